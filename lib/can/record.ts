@@ -1,0 +1,120 @@
+// Fixed-size frame records: how received frames travel from the native
+// reactor (and the in-memory bus) to JavaScript, many to one Buffer.
+//
+// Layout of one record, little-endian, RECORD_SIZE bytes:
+//   0  u32  can_id, kernel form (CAN_EFF_FLAG / CAN_RTR_FLAG / CAN_ERR_FLAG included)
+//   4  u8   len: payload length (0..8 classic; 0..64 reserved for CAN FD)
+//   5  u8   flags: RECORD_FLAG_FD, RECORD_FLAG_BRS, RECORD_FLAG_ESI (0 for classic frames)
+//   6  u16  reserved, 0
+//   8  f64  kernel receive timestamp, microseconds since the Unix epoch
+//  16  u8[64] payload; bytes past `len` are unspecified
+// The payload area is sized for CAN FD now so that FD can come later
+// without changing the record size or this API.
+
+import type { CanFrame, ReceivedFrame } from './types.js';
+import { CAN_EFF_FLAG, CAN_EFF_MASK, CAN_ERR_FLAG, CAN_RTR_FLAG, CAN_SFF_MASK } from './types.js';
+
+export const RECORD_SIZE = 80;
+export const RECORD_ID_OFFSET = 0;
+export const RECORD_LEN_OFFSET = 4;
+export const RECORD_FLAGS_OFFSET = 5;
+export const RECORD_TIMESTAMP_OFFSET = 8;
+export const RECORD_DATA_OFFSET = 16;
+export const RECORD_DATA_CAPACITY = 64;
+
+export const RECORD_FLAG_FD = 0x01;
+export const RECORD_FLAG_BRS = 0x02;
+export const RECORD_FLAG_ESI = 0x04;
+
+/** A view over `count` records at the start of `buffer`. */
+export class FrameBatch {
+  constructor(
+    readonly buffer: Buffer,
+    readonly count: number,
+  ) {
+    if (count < 0 || count * RECORD_SIZE > buffer.length) {
+      throw new RangeError(`batch of ${count} records does not fit in ${buffer.length} bytes`);
+    }
+  }
+
+  /** Kernel can_id of record `i`, flag bits included. */
+  rawId(i: number): number {
+    return this.buffer.readUInt32LE(i * RECORD_SIZE + RECORD_ID_OFFSET);
+  }
+
+  length(i: number): number {
+    return this.buffer[i * RECORD_SIZE + RECORD_LEN_OFFSET]!;
+  }
+
+  flags(i: number): number {
+    return this.buffer[i * RECORD_SIZE + RECORD_FLAGS_OFFSET]!;
+  }
+
+  /** Microseconds since the epoch. */
+  timestamp(i: number): number {
+    return this.buffer.readDoubleLE(i * RECORD_SIZE + RECORD_TIMESTAMP_OFFSET);
+  }
+
+  /** Offset of record `i`'s payload in `buffer`. */
+  dataOffset(i: number): number {
+    return i * RECORD_SIZE + RECORD_DATA_OFFSET;
+  }
+
+  /** Decode record `i` into an object (copies the payload). */
+  frame(i: number): ReceivedFrame {
+    return decodeRecord(this.buffer, i * RECORD_SIZE);
+  }
+
+  /** Decode every record. Convenient, not for hot paths. */
+  frames(): ReceivedFrame[] {
+    const out: ReceivedFrame[] = new Array(this.count);
+    for (let i = 0; i < this.count; i++) out[i] = this.frame(i);
+    return out;
+  }
+}
+
+/** Kernel can_id of a frame to send; throws RangeError on an impossible frame. */
+export function frameToRawId(frame: CanFrame): number {
+  const id = frame.id;
+  if (!Number.isInteger(id) || id < 0) throw new RangeError(`invalid CAN id ${id}`);
+  if (frame.extended) {
+    if (id > CAN_EFF_MASK) throw new RangeError(`extended CAN id 0x${id.toString(16)} exceeds 29 bits`);
+  } else if (id > CAN_SFF_MASK) {
+    throw new RangeError(`standard CAN id 0x${id.toString(16)} exceeds 11 bits`);
+  }
+  let raw = id;
+  if (frame.extended) raw |= CAN_EFF_FLAG;
+  if (frame.rtr) raw |= CAN_RTR_FLAG;
+  return raw >>> 0;
+}
+
+/**
+ * Write `frame` as a record at `offset` of `target` (timestamp as given).
+ * Used by the in-memory bus and by tests; the native side writes the same layout.
+ */
+export function encodeRecord(target: Buffer, offset: number, rawId: number, data: Uint8Array, timestampUs: number, flags = 0): void {
+  if (data.length > RECORD_DATA_CAPACITY) throw new RangeError(`payload of ${data.length} bytes exceeds ${RECORD_DATA_CAPACITY}`);
+  if (offset < 0 || offset + RECORD_SIZE > target.length) throw new RangeError('record does not fit in the target buffer');
+  target.writeUInt32LE(rawId >>> 0, offset + RECORD_ID_OFFSET);
+  target[offset + RECORD_LEN_OFFSET] = data.length;
+  target[offset + RECORD_FLAGS_OFFSET] = flags;
+  target.writeUInt16LE(0, offset + 6);
+  target.writeDoubleLE(timestampUs, offset + RECORD_TIMESTAMP_OFFSET);
+  target.set(data, offset + RECORD_DATA_OFFSET);
+}
+
+export function decodeRecord(source: Buffer, offset: number): ReceivedFrame {
+  const raw = source.readUInt32LE(offset + RECORD_ID_OFFSET);
+  const len = Math.min(source[offset + RECORD_LEN_OFFSET]!, RECORD_DATA_CAPACITY);
+  const error = (raw & CAN_ERR_FLAG) !== 0;
+  const extended = (raw & CAN_EFF_FLAG) !== 0;
+  const start = offset + RECORD_DATA_OFFSET;
+  return {
+    id: error ? raw & CAN_EFF_MASK : extended ? raw & CAN_EFF_MASK : raw & CAN_SFF_MASK,
+    extended,
+    rtr: (raw & CAN_RTR_FLAG) !== 0,
+    error,
+    data: Buffer.from(source.subarray(start, start + len)),
+    timestamp: source.readDoubleLE(offset + RECORD_TIMESTAMP_OFFSET),
+  };
+}

@@ -1,0 +1,132 @@
+// The CAN socket contract shared by the SocketCAN binding and the in-memory bus.
+// Nothing here knows about VSCP.
+
+import type { EventEmitter } from 'node:events';
+
+/** Flag bits of a kernel `can_id` (linux/can.h). */
+export const CAN_EFF_FLAG = 0x80000000;
+export const CAN_RTR_FLAG = 0x40000000;
+export const CAN_ERR_FLAG = 0x20000000;
+export const CAN_SFF_MASK = 0x000007ff;
+export const CAN_EFF_MASK = 0x1fffffff;
+export const CAN_ERR_MASK = 0x1fffffff;
+/** Set in a filter's `id` to invert it (CAN_INV_FILTER). */
+export const CAN_INV_FILTER = 0x20000000;
+/** Largest payload of a classic CAN frame. */
+export const CAN_MAX_DLEN = 8;
+
+/** A frame to send. `id` has no flag bits: 11 bits, or 29 with `extended`. */
+export interface CanFrame {
+  id: number;
+  extended?: boolean;
+  rtr?: boolean;
+  /** Payload, 0..8 bytes. For an RTR frame only its length counts. */
+  data: Uint8Array;
+}
+
+/** A received frame, decoded from a batch record. */
+export interface ReceivedFrame {
+  id: number;
+  extended: boolean;
+  rtr: boolean;
+  /** An error frame: `id` holds the CAN_ERR_* class bits. */
+  error: boolean;
+  data: Buffer;
+  /** Kernel receive time, microseconds since the Unix epoch (exact in a double). */
+  timestamp: number;
+}
+
+/**
+ * A kernel receive filter (`struct can_filter`): a frame passes when
+ * `(frame_can_id & mask) === (id & mask)`. Both are in kernel form, flag
+ * bits included (add CAN_EFF_FLAG to both to match only extended frames;
+ * CAN_INV_FILTER in `id` inverts the match).
+ */
+export interface CanFilter {
+  id: number;
+  mask: number;
+}
+
+export interface CanSocketOptions {
+  /** Receive filters; any match passes. Default: receive every frame. An empty list receives nothing. */
+  filters?: readonly CanFilter[];
+  /** CAN_ERR_* classes delivered as error frames. Default 0 (none). */
+  errorMask?: number;
+  /** Local loopback of sent frames to other sockets. Default true (kernel default). */
+  loopback?: boolean;
+  /** Receive the frames this socket sends itself. Default false (kernel default). */
+  receiveOwnMessages?: boolean;
+  /** Kernel receive buffer in bytes (SO_RCVBUFFORCE when permitted, else SO_RCVBUF). Default: kernel's. */
+  receiveBufferSize?: number;
+  /** Frames parked while the kernel TX queue is full before `send` fails with ENOBUFS. Default 1024. */
+  txQueueLimit?: number;
+}
+
+export interface CanSocketStats {
+  rxFrames: number;
+  rxBytes: number;
+  txFrames: number;
+  txBytes: number;
+  /** Frames the kernel dropped for this socket because its receive buffer was full (SO_RXQ_OVFL). */
+  kernelDrops: number;
+  /** Frames parked in the native TX queue waiting for the kernel. */
+  txQueueDepth: number;
+  /** Sends that failed (after any parking). */
+  txErrors: number;
+  /** Error frames received. */
+  errorFrames: number;
+  /** Socket errors reported (ENETDOWN, ...). */
+  errors: number;
+}
+
+/** An `Error` from the CAN layer, with a Node-style code such as 'ENODEV'. */
+export interface CanError extends Error {
+  code: string;
+  errno?: number;
+  syscall?: string;
+  interfaceName?: string;
+}
+
+export type InterfaceState = 'up' | 'down' | 'absent';
+
+/**
+ * One CAN_RAW socket bound to one interface.
+ *
+ * Events:
+ * - `frames` (batch: FrameBatch): received frames, many per event. The
+ *   batch's buffer is only valid during the call; copy what you keep.
+ * - `error` (err: CanError): a socket error such as ENETDOWN (interface
+ *   down) or ENODEV (interface removed). The socket stays open and works
+ *   again when the interface comes back. As with net.Socket, an `error`
+ *   with no listener throws.
+ * - `close` (): after `close()`.
+ */
+export interface CanSocket extends EventEmitter {
+  readonly interfaceName: string;
+  readonly closed: boolean;
+  /** Send one frame. Resolves once the kernel took it; rejects with a CanError. Never blocks. */
+  send(frame: CanFrame): Promise<void>;
+  /** Send several frames in order (one sendmmsg where possible). Resolves once all are taken. */
+  sendMany(frames: readonly CanFrame[]): Promise<void>;
+  setFilters(filters: readonly CanFilter[] | null): void;
+  setErrorMask(mask: number): void;
+  setLoopback(on: boolean): void;
+  setReceiveOwnMessages(on: boolean): void;
+  /** Returns the size the kernel actually granted. */
+  setReceiveBufferSize(bytes: number): number;
+  getStats(): CanSocketStats;
+  /** Keep the event loop alive while open (the default). */
+  ref(): this;
+  /** Let the process exit even though this socket is open. */
+  unref(): this;
+  /** Idempotent. Frames still parked in the TX queue are dropped and their sends reject with ECANCELED. */
+  close(): void;
+}
+
+/** Where sockets come from: SocketCAN, or the in-memory bus. */
+export interface CanBus {
+  /** Open a socket on `interfaceName`. Throws a CanError (ENODEV, EAFNOSUPPORT, ...). */
+  open(interfaceName: string, options?: CanSocketOptions): CanSocket;
+  /** Whether the interface exists and is up. */
+  interfaceState(interfaceName: string): InterfaceState;
+}

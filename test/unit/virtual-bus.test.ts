@@ -1,0 +1,218 @@
+// The in-memory bus must behave as the kernel's CAN_RAW does, since the
+// protocol suites rely on it where there is no SocketCAN.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { VirtualCanBus } from '../../lib/can/virtual-bus.js';
+import type { FrameBatch } from '../../lib/can/record.js';
+import type { CanError, CanSocket, ReceivedFrame } from '../../lib/can/types.js';
+import { CAN_EFF_FLAG, CAN_ERR_FLAG, CAN_INV_FILTER } from '../../lib/can/types.js';
+
+/** Everything a socket receives, batch by batch. */
+function collect(socket: CanSocket): { frames: ReceivedFrame[]; batches: number } {
+  const seen = { frames: [] as ReceivedFrame[], batches: 0 };
+  socket.on('frames', (batch: FrameBatch) => {
+    seen.batches++;
+    seen.frames.push(...batch.frames());
+  });
+  return seen;
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+test('a frame reaches the other sockets of the interface, not the sender', async () => {
+  const bus = new VirtualCanBus({ interfaces: ['vcan0', 'vcan1'] });
+  const a = bus.open('vcan0');
+  const b = bus.open('vcan0');
+  const other = bus.open('vcan1');
+  const seenA = collect(a);
+  const seenB = collect(b);
+  const seenOther = collect(other);
+  await a.send({ id: 0x0c140300, extended: true, data: Uint8Array.of(0, 1, 0x23) });
+  await tick();
+  assert.equal(seenA.frames.length, 0);
+  assert.equal(seenOther.frames.length, 0);
+  assert.equal(seenB.frames.length, 1);
+  assert.deepEqual([...seenB.frames[0]!.data], [0, 1, 0x23]);
+  assert.equal(seenB.frames[0]!.extended, true);
+  assert.ok(Math.abs(seenB.frames[0]!.timestamp / 1000 - Date.now()) < 5000, 'timestamp is wall-clock microseconds');
+  for (const s of [a, b, other]) s.close();
+});
+
+test('receive-own-messages delivers to the sender; loopback off delivers to nobody', async () => {
+  const bus = new VirtualCanBus();
+  const a = bus.open('x', { receiveOwnMessages: true });
+  const b = bus.open('x');
+  const seenA = collect(a);
+  const seenB = collect(b);
+  await a.send({ id: 1, data: new Uint8Array() });
+  await tick();
+  assert.equal(seenA.frames.length, 1);
+  assert.equal(seenB.frames.length, 1);
+  a.setLoopback(false);
+  await a.send({ id: 2, data: new Uint8Array() });
+  await tick();
+  assert.equal(seenA.frames.length, 1);
+  assert.equal(seenB.frames.length, 1);
+  a.close();
+  b.close();
+});
+
+test('filters: any match passes, inverted filters, empty list receives nothing', async () => {
+  const bus = new VirtualCanBus();
+  const rx = bus.open('x', {
+    filters: [
+      { id: 0x100, mask: 0x7ff },
+      { id: (0x1234 | CAN_EFF_FLAG) >>> 0, mask: (0x1fffffff | CAN_EFF_FLAG) >>> 0 },
+    ],
+  });
+  const seen = collect(rx);
+  for (const id of [0x100, 0x101, 0x234]) bus.inject('x', { id, data: new Uint8Array() });
+  bus.inject('x', { id: 0x1234, extended: true, data: new Uint8Array() });
+  await tick();
+  assert.deepEqual(
+    seen.frames.map((f) => [f.id, f.extended]),
+    [
+      [0x100, false],
+      [0x1234, true],
+    ],
+  );
+  rx.setFilters([{ id: 0x100 | CAN_INV_FILTER, mask: 0x7ff }]);
+  bus.inject('x', { id: 0x100, data: new Uint8Array() });
+  bus.inject('x', { id: 0x200, data: new Uint8Array() });
+  await tick();
+  assert.equal(seen.frames.at(-1)!.id, 0x200);
+  assert.equal(seen.frames.length, 3);
+  rx.setFilters([]);
+  bus.inject('x', { id: 0x300, data: new Uint8Array() });
+  await tick();
+  assert.equal(seen.frames.length, 3);
+  rx.setFilters(null);
+  bus.inject('x', { id: 0x300, data: new Uint8Array() });
+  await tick();
+  assert.equal(seen.frames.length, 4);
+  rx.close();
+});
+
+test('error frames arrive only for classes in the error mask', async () => {
+  const bus = new VirtualCanBus();
+  const rx = bus.open('x');
+  const seen = collect(rx);
+  bus.inject('x', { rawId: (CAN_ERR_FLAG | 0x40) >>> 0, data: new Uint8Array(8) });
+  await tick();
+  assert.equal(seen.frames.length, 0);
+  rx.setErrorMask(0x40);
+  bus.inject('x', { rawId: (CAN_ERR_FLAG | 0x40) >>> 0, data: new Uint8Array(8) });
+  await tick();
+  assert.equal(seen.frames.length, 1);
+  assert.equal(seen.frames[0]!.error, true);
+  assert.equal(rx.getStats().errorFrames, 1);
+  rx.close();
+});
+
+test('frames arrive in batches of at most 64, in order, and stats count them', async () => {
+  const bus = new VirtualCanBus();
+  const tx = bus.open('x');
+  const rx = bus.open('x');
+  const seen = collect(rx);
+  const frames = Array.from({ length: 200 }, (_, i) => ({ id: i & 0x7ff, data: Uint8Array.of(i & 0xff, i >> 8) }));
+  await tx.sendMany(frames);
+  await tick();
+  assert.equal(seen.frames.length, 200);
+  assert.equal(seen.batches, 4);
+  assert.deepEqual(
+    seen.frames.map((f) => f.data[0]! | (f.data[1]! << 8)),
+    frames.map((_, i) => i),
+  );
+  assert.deepEqual(
+    { rx: rx.getStats().rxFrames, rxBytes: rx.getStats().rxBytes, tx: tx.getStats().txFrames, txBytes: tx.getStats().txBytes },
+    { rx: 200, rxBytes: 400, tx: 200, txBytes: 400 },
+  );
+  tx.close();
+  rx.close();
+});
+
+test('a full receive queue drops and counts, like SO_RXQ_OVFL', async () => {
+  const bus = new VirtualCanBus();
+  const rx = bus.open('x', { receiveBufferSize: 64 * 10 });
+  const seen = collect(rx);
+  for (let i = 0; i < 25; i++) bus.inject('x', { id: i, data: new Uint8Array() });
+  await tick();
+  assert.equal(seen.frames.length, 10);
+  assert.equal(rx.getStats().kernelDrops, 15);
+  rx.close();
+});
+
+test('interface down: error event, sends fail with ENETDOWN; up again: it works', async () => {
+  const bus = new VirtualCanBus({ interfaces: ['can0'] });
+  const a = bus.open('can0');
+  const b = bus.open('can0');
+  const seenB = collect(b);
+  const errors: CanError[] = [];
+  a.on('error', (e: CanError) => errors.push(e));
+  b.on('error', () => {});
+  bus.setInterfaceState('can0', 'down');
+  assert.equal(bus.interfaceState('can0'), 'down');
+  await tick();
+  assert.equal(errors[0]?.code, 'ENETDOWN');
+  await assert.rejects(a.send({ id: 1, data: new Uint8Array() }), { code: 'ENETDOWN' });
+  bus.setInterfaceState('can0', 'up');
+  await a.send({ id: 1, data: new Uint8Array() });
+  await tick();
+  assert.equal(seenB.frames.length, 1);
+  bus.setInterfaceState('can0', 'absent');
+  assert.equal(bus.interfaceState('can0'), 'absent');
+  assert.throws(() => bus.open('can0'), { code: 'ENODEV' });
+  a.close();
+  b.close();
+});
+
+test('a paused bus parks frames, rejects past the queue limit, and sends them on release', async () => {
+  const bus = new VirtualCanBus({ interfaces: ['x'] });
+  const tx = bus.open('x', { txQueueLimit: 3 });
+  const rx = bus.open('x');
+  const seen = collect(rx);
+  bus.setTransmitPaused('x', true);
+  const parked = [1, 2, 3].map((id) => tx.send({ id, data: new Uint8Array() }));
+  await assert.rejects(tx.send({ id: 4, data: new Uint8Array() }), { code: 'ENOBUFS' });
+  assert.equal(tx.getStats().txQueueDepth, 3);
+  bus.setTransmitPaused('x', false);
+  await Promise.all(parked);
+  await tick();
+  assert.deepEqual(seen.frames.map((f) => f.id), [1, 2, 3]);
+  assert.equal(tx.getStats().txErrors, 1);
+  tx.close();
+  rx.close();
+});
+
+test('close is idempotent, rejects parked sends with ECANCELED and emits close once', async () => {
+  const bus = new VirtualCanBus({ interfaces: ['x'] });
+  const tx = bus.open('x');
+  bus.setTransmitPaused('x', true);
+  const parked = tx.send({ id: 1, data: new Uint8Array() });
+  let closes = 0;
+  tx.on('close', () => closes++);
+  tx.close();
+  tx.close();
+  await assert.rejects(parked, { code: 'ECANCELED' });
+  await once(tx, 'close');
+  await tick();
+  assert.equal(closes, 1);
+  assert.equal(tx.closed, true);
+  await assert.rejects(tx.send({ id: 1, data: new Uint8Array() }), { code: 'EBADF' });
+});
+
+test('invalid frames are rejected with EINVAL, never thrown', async () => {
+  const bus = new VirtualCanBus();
+  const tx = bus.open('x');
+  await assert.rejects(tx.send({ id: 0x800, data: new Uint8Array() }), { code: 'EINVAL' });
+  await assert.rejects(tx.send({ id: 1, data: new Uint8Array(9) }), { code: 'EINVAL' });
+  tx.close();
+});
+
+test('a fixed set of interfaces refuses unknown names with ENODEV', () => {
+  const bus = new VirtualCanBus({ interfaces: ['can0'] });
+  assert.equal(bus.interfaceState('can1'), 'absent');
+  assert.throws(() => bus.open('can1'), { code: 'ENODEV' });
+});
