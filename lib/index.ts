@@ -1,0 +1,31 @@
+// The public library API: require('uvscpd') / import ... from 'uvscpd'.
+//
+// - The VSCP TCP/IP link server (createServer), over SocketCAN or the in-memory bus.
+// - The SocketCAN binding on its own (SocketCanBus / SocketCanSocket). The
+//   native addon is loaded on first use, so the rest works without it.
+// - The in-memory bus (VirtualCanBus) with the kernel's CAN_RAW semantics.
+// - The pure VSCP codec: GUIDs, numbers, CAN-id mapping, event text.
+
+export {
+  createServer,
+  VscpServer,
+  DEFAULT_PORT,
+  DEFAULT_HOST,
+  DEFAULT_CAN_INTERFACE,
+  DEFAULT_MAX_CLIENTS,
+  DEFAULT_FIFO_SIZE,
+} from './server/server.js';
+export type { VscpServerOptions, SessionInfo } from './server/server.js';
+export type { Logger } from './server/logger.js';
+export { silentLogger } from './server/logger.js';
+
+export { SocketCanBus, SocketCanSocket, socketCanBus, addonInfo } from './can/socketcan.js';
+export type { AddonInfo } from './can/socketcan.js';
+export { VirtualCanBus, VirtualCanSocket } from './can/virtual-bus.js';
+export type { VirtualCanBusOptions } from './can/virtual-bus.js';
+export { FrameBatch, RECORD_SIZE, decodeRecord, encodeRecord } from './can/record.js';
+export * from './can/types.js';
+
+export * from './vscp/index.js';
+
+export { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';

@@ -1,0 +1,418 @@
+// The command interpreter: ONE table, command word -> handler (spec §2),
+// with the original's aliases plus DESIGN D12's. Handlers read and change
+// the session's state and return the reply text; they never touch sockets.
+// What they need from the outside world (the CAN socket, the keep-alive
+// clock, server-wide facts) comes through SessionHooks and ServerFacts.
+
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { InterfaceState } from '../can/types.js';
+import { versionReply, PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
+import type { Guid } from '../vscp/index.js';
+import {
+  formatDateTime,
+  formatGuid,
+  formatGuidPrefix,
+  parseFilterArgument,
+  parseGuid,
+  parseRetrCount,
+  parseSendEvent,
+} from '../vscp/index.js';
+import { BoundedFifo } from './fifo.js';
+import { tokenize } from './lines.js';
+
+const CRLF = '\r\n';
+/** At most this many argument tokens are kept; more are ignored (spec §1.3, max_argc 10). */
+export const MAX_ARGS = 9;
+
+/** A command's answer: CRLF-terminated text, and whether the session ends after it. */
+export interface CommandReply {
+  readonly text: string;
+  /**
+   * 'quit': close once the rest of the current input chunk is answered
+   * (spec §1.6 quirk, #33). 'now': close without running further lines
+   * (a wrong password when login is enforced).
+   */
+  readonly close?: 'quit' | 'now';
+}
+
+function reply(...lines: string[]): CommandReply {
+  return { text: lines.join(CRLF) + CRLF };
+}
+
+// Replies used often, allocated once (texts: spec §1.4, §2.2, §6, §7).
+export const REPLY_OK = reply('+OK');
+export const REPLY_NO_INPUT = reply('-OK - no input');
+export const REPLY_INVALID_COMMAND = reply('-OK - invalid command');
+export const REPLY_WRONG_ARGS = reply('-OK - wrong number of arguments');
+export const REPLY_LINE_TOO_LONG = reply('-OK - line length exceeded');
+export const REPLY_NEED_LOGIN = reply('-OK - Need to log in to perform this command.');
+const REPLY_BARE_FAIL = reply('-OK');
+const REPLY_NO_EVENTS = reply('-OK - No event(s) available');
+const REPLY_SEND_FORMAT = reply('-OK - format error in CAN frame');
+const REPLY_SEND_WRITE = reply('-OK - problem when writing to CAN socket');
+const REPLY_NOT_CAPABLE = reply('-OK - uvscpd is not capable of restart/shutdown');
+const REPLY_BYE: CommandReply = { text: '+OK - bye' + CRLF, close: 'quit' };
+/** Capability code 0x8028: TCP link interface, IPv4, several connections (spec §2.2 WCYD). */
+const WCYD_LINE = '00-00-00-00-00-00-80-28';
+
+/** Lines that are not status lines must not look like one to clients (spec §10). */
+function safeInfoLine(line: string): string {
+  const c = line.charCodeAt(0);
+  return c === 0x2b || c === 0x2d ? ' ' + line : line;
+}
+
+/**
+ * Configured credentials, kept only as SHA-256 digests so that comparisons
+ * take the same time whatever the input (DESIGN "Auth"). D10: compared
+ * exactly, case included. Input arrives latin1-decoded from the wire and is
+ * turned back into its bytes; the configured text is UTF-8, so a non-ASCII
+ * password typed by a UTF-8 client matches.
+ */
+export class Credentials {
+  private readonly userDigest: Buffer | null;
+  private readonly passwordDigest: Buffer | null;
+
+  constructor(user?: string, password?: string) {
+    this.userDigest = user === undefined ? null : digest(Buffer.from(user, 'utf8'));
+    this.passwordDigest = password === undefined ? null : digest(Buffer.from(password, 'utf8'));
+  }
+
+  get hasUser(): boolean {
+    return this.userDigest !== null;
+  }
+
+  get hasPassword(): boolean {
+    return this.passwordDigest !== null;
+  }
+
+  checkUser(wireText: string): boolean {
+    return this.userDigest !== null && timingSafeEqual(this.userDigest, digest(Buffer.from(wireText, 'latin1')));
+  }
+
+  checkPassword(wireText: string): boolean {
+    return this.passwordDigest !== null && timingSafeEqual(this.passwordDigest, digest(Buffer.from(wireText, 'latin1')));
+  }
+}
+
+function digest(bytes: Buffer): Buffer {
+  return createHash('sha256').update(bytes).digest();
+}
+
+/** What a session knows about its server; the same object for every session. */
+export interface ServerFacts {
+  readonly canInterface: string;
+  /** When the server started listening (INTERFACE LIST "Started", INFO uptime). */
+  readonly startedAtMs: number;
+  readonly maxClients: number;
+  readonly clientCount: number;
+  readonly credentials: Credentials;
+  /** DESIGN "Auth": enforce USER/PASS before most commands. */
+  readonly requireLogin: boolean;
+  interfaceState(): InterfaceState;
+}
+
+/** What a handler may ask of the session that owns the state. */
+export interface SessionHooks {
+  /** Send one extended frame on this session's CAN socket; resolves once the kernel took it. */
+  sendFrame(id: number, data: Uint8Array): Promise<void>;
+  /** Install the single kernel filter {id, mask} on this session's CAN socket. */
+  applyFilter(id: number, mask: number): void;
+  /** RCVLOOP was (re)entered: restart the keep-alive clock. */
+  loopStarted(): void;
+  /** Frames the kernel dropped for this session's CAN socket. */
+  kernelDrops(): number;
+  /** Wall-clock milliseconds. */
+  now(): number;
+}
+
+/** Statistics of one session (spec §2.2 STAT): 32-bit unsigned, wrapping. */
+export interface SessionCounters {
+  rxData: number;
+  rxFrames: number;
+  txData: number;
+  txFrames: number;
+}
+
+/** Per-connection protocol state (spec §4.1). */
+export class SessionState {
+  /** Connection GUID (spec §2 SGID); change it with setGuid. */
+  guid: Guid;
+  /** formatGuidPrefix(guid), cached for the event-line hot path. */
+  guidPrefix: string;
+  /** Received events as formatted lines, CRLF included (formatted on arrival, spec §3.4). */
+  readonly fifo: BoundedFifo<string>;
+  readonly counters: SessionCounters = { rxData: 0, rxFrames: 0, txData: 0, txFrames: 0 };
+  inLoop = false;
+  /** The last processed line for `+` (spec §1.5); null before the first. */
+  history: string | null = null;
+  userAccepted = false;
+  passwordAccepted = false;
+  /** SFLT / SMSK values (spec §2.2); installed together as one kernel filter. */
+  filterId = 0;
+  filterMask = 0;
+  /** Events dropped because the TCP peer was not reading (DESIGN "Slow readers"). */
+  slowReaderDrops = 0;
+
+  constructor(
+    readonly server: ServerFacts,
+    readonly hooks: SessionHooks,
+    initialGuid: Guid,
+    fifoCapacity: number,
+  ) {
+    this.guid = Uint8Array.from(initialGuid);
+    this.guidPrefix = formatGuidPrefix(this.guid);
+    this.fifo = new BoundedFifo<string>(fifoCapacity);
+  }
+
+  setGuid(guid: Guid): void {
+    this.guid = Uint8Array.from(guid);
+    this.guidPrefix = formatGuidPrefix(this.guid);
+  }
+
+  /** Whether every configured credential has been given correctly (only matters with requireLogin). */
+  get loggedIn(): boolean {
+    const c = this.server.credentials;
+    return (!c.hasUser || this.userAccepted) && (!c.hasPassword || this.passwordAccepted);
+  }
+}
+
+type Handler = (s: SessionState, args: readonly string[]) => CommandReply | Promise<CommandReply>;
+
+interface CommandSpec {
+  /** First name is the canonical one; the others are aliases. */
+  readonly names: readonly string[];
+  readonly minArgs: number;
+  readonly maxArgs: number;
+  /** Usable before login when login is enforced (DESIGN "Auth"). */
+  readonly beforeLogin?: boolean;
+  readonly usage: string;
+  readonly summary: string;
+  readonly run: Handler;
+}
+
+function retr(s: SessionState, args: readonly string[]): CommandReply {
+  let count = 1;
+  if (args.length === 1) {
+    const parsed = parseRetrCount(args[0] as string);
+    if (parsed === null) return REPLY_BARE_FAIL;
+    count = parsed;
+  }
+  if (count === 0) return REPLY_OK;
+  let text = '';
+  // A huge count (retr -1 = 4294967295) simply stops when the FIFO is empty.
+  for (let i = 0; i < count; i++) {
+    const line = s.fifo.shift();
+    if (line === undefined) return { text: text + REPLY_NO_EVENTS.text };
+    text += line;
+  }
+  return { text: text + REPLY_OK.text };
+}
+
+function send(s: SessionState, args: readonly string[]): CommandReply | Promise<CommandReply> {
+  const parsed = parseSendEvent(args[0] as string, s.guid);
+  if (!parsed.ok) return REPLY_SEND_FORMAT;
+  // Counted before the write, so failed writes count too (spec §2.2 STAT).
+  s.counters.txFrames = (s.counters.txFrames + 1) >>> 0;
+  s.counters.txData = (s.counters.txData + parsed.data.length + 4) >>> 0;
+  let outcome: Promise<void>;
+  try {
+    outcome = s.hooks.sendFrame(parsed.id, parsed.data);
+  } catch {
+    return REPLY_SEND_WRITE;
+  }
+  return outcome.then(
+    () => REPLY_OK,
+    () => REPLY_SEND_WRITE,
+  );
+}
+
+function setFilterPart(which: 'id' | 'mask'): Handler {
+  const failure = reply(which === 'id' ? '-OK - format error in filter frame' : '-OK - format error in mask frame');
+  return (s, args) => {
+    const value = parseFilterArgument(args[0] as string);
+    if (value === null) return failure;
+    if (which === 'id') s.filterId = value;
+    else s.filterMask = value;
+    s.hooks.applyFilter(s.filterId, s.filterMask);
+    return REPLY_OK;
+  };
+}
+
+function user(s: SessionState, args: readonly string[]): CommandReply {
+  const creds = s.server.credentials;
+  if (!creds.hasUser) return reply('+OK - no user configured');
+  if (args.length === 0) {
+    s.userAccepted = false;
+    return reply('-OK - please supply username');
+  }
+  s.userAccepted = creds.checkUser(args[0] as string);
+  return s.userAccepted ? REPLY_OK : reply('-OK - invalid user');
+}
+
+function pass(s: SessionState, args: readonly string[]): CommandReply {
+  const creds = s.server.credentials;
+  if (!creds.hasPassword) return reply('+OK - no password configured');
+  if (args.length === 0) {
+    s.passwordAccepted = false;
+    return reply('-OK - please supply password');
+  }
+  s.passwordAccepted = creds.checkPassword(args[0] as string);
+  if (s.passwordAccepted) return REPLY_OK;
+  // DESIGN "Auth": with login enforced a wrong password ends the session, as vscpd does.
+  return s.server.requireLogin ? { text: '-OK - invalid password' + CRLF, close: 'now' } : reply('-OK - invalid password');
+}
+
+function interfaceCommand(s: SessionState, args: readonly string[]): CommandReply {
+  // The sub-command is a keyword, so it is matched without regard to case
+  // like the command word (#47: INTERFACE LIST).
+  if ((args[0] as string).toLowerCase() !== 'list') {
+    // D3: the original stayed silent and swallowed the rest of the chunk.
+    return reply('-OK - invalid command');
+  }
+  const started = formatDateTime(s.server.startedAtMs);
+  return reply(`0,1,${formatGuid(s.guid)},${s.server.canInterface}|Started ${started}`, '+OK');
+}
+
+function info(s: SessionState): CommandReply {
+  const srv = s.server;
+  const uptimeSeconds = Math.max(0, Math.floor((s.hooks.now() - srv.startedAtMs) / 1000));
+  const lines = [
+    `server: ${PACKAGE_NAME} ${PACKAGE_VERSION}`,
+    `interface: ${srv.canInterface} ${srv.interfaceState()}`,
+    `clients: ${srv.clientCount} of ${srv.maxClients}`,
+    `login: ${srv.requireLogin ? (s.loggedIn ? 'required, logged in' : 'required, not logged in') : 'not required'}`,
+    `rcvloop: ${s.inLoop ? 'on' : 'off'}`,
+    `fifo: ${s.fifo.size} of ${s.fifo.capacity} events, ${s.fifo.dropped} dropped when full`,
+    `slow reader drops: ${s.slowReaderDrops}`,
+    `kernel drops: ${s.hooks.kernelDrops()}`,
+    `filter: id 0x${s.filterId.toString(16)} mask 0x${s.filterMask.toString(16)}`,
+    `uptime: ${uptimeSeconds} s`,
+  ];
+  return reply(...lines.map(safeInfoLine), '+OK');
+}
+
+function help(): CommandReply {
+  const lines = ['commands (the word is case-insensitive; arguments keep their case):'];
+  for (const spec of COMMANDS) {
+    const names = spec.names.join('|');
+    lines.push(`  ${(names + (spec.usage ? ' ' + spec.usage : '')).padEnd(34)} ${spec.summary}`);
+  }
+  return reply(...lines.map(safeInfoLine), '+OK');
+}
+
+function repeat(s: SessionState): CommandReply | Promise<CommandReply> {
+  // spec §1.5: the previous line runs again, not echoed; none yet -> no input.
+  return s.history === null ? REPLY_NO_INPUT : executeTokens(s, tokenize(s.history, MAX_ARGS));
+}
+
+const COMMANDS: readonly CommandSpec[] = [
+  { names: ['+'], minArgs: 0, maxArgs: 0, beforeLogin: true, usage: '', summary: 'repeat the last command line', run: repeat },
+  { names: ['noop'], minArgs: 0, maxArgs: 0, beforeLogin: true, usage: '', summary: 'do nothing', run: () => REPLY_OK },
+  { names: ['quit'], minArgs: 0, maxArgs: 0, beforeLogin: true, usage: '', summary: 'close the connection', run: () => REPLY_BYE },
+  { names: ['user'], minArgs: 0, maxArgs: 1, beforeLogin: true, usage: '[name]', summary: 'give the user name', run: user },
+  { names: ['pass'], minArgs: 0, maxArgs: 1, beforeLogin: true, usage: '[password]', summary: 'give the password', run: pass },
+  { names: ['help'], minArgs: 0, maxArgs: 0, beforeLogin: true, usage: '', summary: 'list the commands', run: help },
+  { names: ['vers', 'version'], minArgs: 0, maxArgs: 0, beforeLogin: true, usage: '', summary: 'daemon version', run: () => reply(versionReply(), '+OK') },
+  { names: ['info'], minArgs: 0, maxArgs: 0, usage: '', summary: 'interface, clients, buffer, drops, uptime', run: info },
+  { names: ['restart'], minArgs: 0, maxArgs: 0, usage: '', summary: 'not supported', run: () => REPLY_NOT_CAPABLE },
+  { names: ['shutdown'], minArgs: 0, maxArgs: 0, usage: '', summary: 'not supported', run: () => REPLY_NOT_CAPABLE },
+  { names: ['send'], minArgs: 1, maxArgs: 1, usage: '<head,class,type,obid,datetime,timestamp,GUID[,data...]>', summary: 'send an event', run: send },
+  { names: ['retr'], minArgs: 0, maxArgs: 1, usage: '[count]', summary: 'fetch buffered events', run: retr },
+  {
+    names: ['rcvloop'],
+    minArgs: 0,
+    maxArgs: 0,
+    usage: '',
+    summary: 'stream events as they arrive',
+    run: (s) => {
+      // spec §5.1: +OK first, then whatever was buffered.
+      s.inLoop = true;
+      s.hooks.loopStarted();
+      let text = REPLY_OK.text;
+      for (let line = s.fifo.shift(); line !== undefined; line = s.fifo.shift()) text += line;
+      return { text };
+    },
+  },
+  {
+    names: ['quitloop'],
+    minArgs: 0,
+    maxArgs: 0,
+    usage: '',
+    summary: 'stop streaming, buffer again',
+    run: (s) => {
+      s.inLoop = false;
+      return REPLY_OK;
+    },
+  },
+  { names: ['cdta', 'checkdata', 'chkdata'], minArgs: 0, maxArgs: 0, usage: '', summary: 'number of buffered events', run: (s) => reply(`${s.fifo.size} `, '+OK') },
+  {
+    names: ['clra', 'clrall'],
+    minArgs: 0,
+    maxArgs: 0,
+    usage: '',
+    summary: 'discard buffered events',
+    run: (s) => {
+      s.fifo.clear();
+      return reply('+OK - All events cleared.');
+    },
+  },
+  { names: ['ggid', 'getguid'], minArgs: 0, maxArgs: 0, usage: '', summary: 'connection GUID', run: (s) => reply(formatGuid(s.guid), '+OK') },
+  {
+    names: ['sgid', 'setguid'],
+    minArgs: 1,
+    maxArgs: 1,
+    usage: '<guid>',
+    summary: 'set the connection GUID',
+    run: (s, args) => {
+      const guid = parseGuid(args[0] as string);
+      if (guid === null) return reply('-OK - Invalid GUID');
+      s.setGuid(guid);
+      return REPLY_OK;
+    },
+  },
+  { names: ['wcyd', 'whatcanyoudo'], minArgs: 0, maxArgs: 0, usage: '', summary: 'capability code', run: () => reply(WCYD_LINE, '+OK') },
+  {
+    names: ['stat'],
+    minArgs: 0,
+    maxArgs: 0,
+    usage: '',
+    summary: 'statistics',
+    run: (s) => {
+      const c = s.counters;
+      return reply(`0,0,0,${c.rxData},${c.rxFrames},${c.txData},${c.txFrames}`, '+OK');
+    },
+  },
+  { names: ['chid', 'getchid'], minArgs: 0, maxArgs: 0, usage: '', summary: 'channel id', run: () => reply('0', '+OK') },
+  { names: ['sflt', 'setfilter'], minArgs: 1, maxArgs: 1, usage: '<priority,class,type,GUID>', summary: 'set the receive filter', run: setFilterPart('id') },
+  { names: ['smsk', 'setmask'], minArgs: 1, maxArgs: 1, usage: '<priority,class,type,GUID>', summary: 'set the receive mask', run: setFilterPart('mask') },
+  { names: ['interface'], minArgs: 1, maxArgs: MAX_ARGS, usage: 'list', summary: 'list interfaces', run: interfaceCommand },
+];
+
+/** Every accepted spelling -> its command. A Map, so words like `__proto__` are just unknown. */
+const COMMAND_TABLE: ReadonlyMap<string, CommandSpec> = new Map(COMMANDS.flatMap((spec) => spec.names.map((name) => [name, spec] as const)));
+
+/** Every accepted command word, canonical names and aliases. */
+export const COMMAND_WORDS: readonly string[] = [...COMMAND_TABLE.keys()];
+
+function executeTokens(s: SessionState, tokens: readonly string[]): CommandReply | Promise<CommandReply> {
+  if (tokens.length === 0) return REPLY_NO_INPUT;
+  // D10: only the command word is case-insensitive.
+  const spec = COMMAND_TABLE.get((tokens[0] as string).toLowerCase());
+  if (spec === undefined) return REPLY_INVALID_COMMAND;
+  if (s.server.requireLogin && spec.beforeLogin !== true && !s.loggedIn) return REPLY_NEED_LOGIN;
+  const args = tokens.slice(1);
+  if (args.length < spec.minArgs || args.length > spec.maxArgs) return REPLY_WRONG_ARGS;
+  return spec.run(s, args);
+}
+
+/**
+ * Run one complete input line (already stripped of control bytes by the
+ * line splitter) and return its reply. A Promise only for SEND, whose
+ * outcome depends on the CAN socket.
+ */
+export function executeLine(s: SessionState, line: string): CommandReply | Promise<CommandReply> {
+  const tokens = tokenize(line, MAX_ARGS);
+  // spec §1.5: every processed line becomes the history except `+` itself.
+  if (!(tokens.length === 1 && tokens[0] === '+')) s.history = line;
+  return executeTokens(s, tokens);
+}

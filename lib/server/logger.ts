@@ -1,0 +1,17 @@
+// Where the server reports what it does. The CLI supplies one that writes to
+// stderr or syslog; library users may pass their own (console works).
+// Never given a password (DESIGN "Auth").
+
+export interface Logger {
+  debug(msg: string): void;
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+function ignore(_msg: string): void {
+  // deliberately nothing
+}
+
+/** Discards everything: the default. */
+export const silentLogger: Logger = Object.freeze({ debug: ignore, info: ignore, warn: ignore, error: ignore });

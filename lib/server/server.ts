@@ -1,0 +1,289 @@
+// The TCP listener: accepts clients up to the limit (DESIGN "Limits"), gives
+// each a Session, drives every session's keep-alive and idle clocks from ONE
+// timer, and reports its lifecycle to library users as events.
+
+import { EventEmitter } from 'node:events';
+import { createServer as createTcpServer } from 'node:net';
+import type { AddressInfo, Server as TcpServer, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { CanBus, InterfaceState } from '../can/types.js';
+import type { Guid } from '../vscp/index.js';
+import { GUID_SIZE, zeroGuid } from '../vscp/index.js';
+import type { ServerFacts } from './commands.js';
+import { Credentials } from './commands.js';
+import type { Logger } from './logger.js';
+import { silentLogger } from './logger.js';
+import type { SessionHost, SessionInfo } from './session.js';
+import { Session, errorText } from './session.js';
+
+export type { SessionInfo } from './session.js';
+
+export const DEFAULT_PORT = 8598;
+export const DEFAULT_HOST = '0.0.0.0';
+export const DEFAULT_CAN_INTERFACE = 'can0';
+export const DEFAULT_MAX_CLIENTS = 5;
+export const DEFAULT_FIFO_SIZE = 100;
+
+const MAX_CLIENTS_REPLY = '-OK - Max number of clients connected.\r\n';
+/** How long a refused client may take to read its one line. */
+const REFUSE_GRACE_MS = 1000;
+
+export interface VscpServerOptions {
+  /** Where each session opens its own CAN socket. */
+  bus: CanBus;
+  /** Default 'can0'. */
+  canInterface?: string;
+  /** Default '0.0.0.0' (IPv4 any, as the original); '::' etc. allowed. */
+  host?: string;
+  /** Default 8598; 0 = ephemeral. */
+  port?: number;
+  /** Each session's initial GUID; default all zeros. */
+  guid?: Guid;
+  /** As spec §7 (checked, not enforced) unless requireLogin. */
+  user?: string;
+  password?: string;
+  /** DESIGN "Auth": only user, pass, noop, quit, help, vers/version (and `+`) before login; a wrong password closes the session. */
+  requireLogin?: boolean;
+  /** Default 5. */
+  maxClients?: number;
+  /** Events buffered per session outside rcvloop; default 100 (D1: drop-oldest). */
+  fifoSize?: number;
+  /** Default 0 = never; otherwise a session with no input for that long is told and closed. */
+  idleTimeoutMs?: number;
+  /** Kernel receive buffer of each session's CAN socket, bytes. */
+  receiveBufferSize?: number;
+  /** Default true: listen() first opens and closes a CAN socket on canInterface and rejects with its error. */
+  verifyInterface?: boolean;
+  logger?: Logger;
+}
+
+function checkInteger(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+export class VscpServer extends EventEmitter {
+  private readonly bus: CanBus;
+  private readonly canInterface: string;
+  private readonly host: string;
+  private readonly port: number;
+  private readonly guid: Guid;
+  private readonly maxClients: number;
+  private readonly verifyInterface: boolean;
+  private readonly logger: Logger;
+  private readonly sessionHost: SessionHost;
+  private readonly sessions = new Set<Session>();
+  /** Over-limit connections still being told so. */
+  private readonly refused = new Set<Socket>();
+  private tcp: TcpServer | null = null;
+  private listening: Promise<AddressInfo> | null = null;
+  private closing: Promise<void> | null = null;
+  private resolveClosed: (() => void) | null = null;
+  private tcpClosed = false;
+  private startedAtMs = 0;
+  private nextSessionId = 1;
+  private timer: NodeJS.Timeout | null = null;
+  private timerDue = Infinity;
+
+  constructor(options: VscpServerOptions) {
+    super();
+    if (options === null || typeof options !== 'object' || options.bus === undefined) throw new TypeError('options.bus is required');
+    this.bus = options.bus;
+    this.canInterface = options.canInterface ?? DEFAULT_CAN_INTERFACE;
+    if (this.canInterface.length === 0) throw new RangeError('canInterface must not be empty');
+    this.host = options.host ?? DEFAULT_HOST;
+    this.port = checkInteger('port', options.port ?? DEFAULT_PORT, 0, 65535);
+    const guid = options.guid ?? zeroGuid();
+    if (!(guid instanceof Uint8Array) || guid.length !== GUID_SIZE) throw new RangeError(`guid must be ${GUID_SIZE} bytes`);
+    this.guid = Uint8Array.from(guid);
+    this.maxClients = checkInteger('maxClients', options.maxClients ?? DEFAULT_MAX_CLIENTS, 1, 1_000_000);
+    const fifoSize = checkInteger('fifoSize', options.fifoSize ?? DEFAULT_FIFO_SIZE, 1, 100_000_000);
+    const idleTimeoutMs = checkInteger('idleTimeoutMs', options.idleTimeoutMs ?? 0, 0, 2 ** 31 - 1);
+    if (options.receiveBufferSize !== undefined) checkInteger('receiveBufferSize', options.receiveBufferSize, 1, 2 ** 31 - 1);
+    this.verifyInterface = options.verifyInterface ?? true;
+    this.logger = options.logger ?? silentLogger;
+
+    const server = this;
+    const facts: ServerFacts = {
+      canInterface: this.canInterface,
+      get startedAtMs(): number {
+        return server.startedAtMs;
+      },
+      maxClients: this.maxClients,
+      get clientCount(): number {
+        return server.sessions.size;
+      },
+      credentials: new Credentials(options.user, options.password),
+      requireLogin: options.requireLogin ?? false,
+      interfaceState: (): InterfaceState => {
+        try {
+          return this.bus.interfaceState(this.canInterface);
+        } catch {
+          return 'absent'; // e.g. a kernel without CAN: nothing to report but absence
+        }
+      },
+    };
+    this.sessionHost = {
+      facts,
+      bus: this.bus,
+      logger: this.logger,
+      initialGuid: this.guid,
+      fifoSize,
+      idleTimeoutMs,
+      receiveBufferSize: options.receiveBufferSize,
+      wakeAt: (deadline) => this.wakeAt(deadline),
+      sessionClosed: (session, reason) => this.onSessionClosed(session, reason),
+    };
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  address(): AddressInfo | null {
+    const a = this.tcp?.address();
+    return a !== null && typeof a === 'object' ? a : null;
+  }
+
+  /** Resolves once listening; rejects on EADDRINUSE etc. and when verifyInterface fails. */
+  listen(): Promise<AddressInfo> {
+    if (this.closing !== null) return Promise.reject(new Error('server is closed'));
+    if (this.listening === null) this.listening = this.startListening();
+    return this.listening;
+  }
+
+  private startListening(): Promise<AddressInfo> {
+    if (this.verifyInterface) {
+      try {
+        this.bus.open(this.canInterface).close();
+      } catch (err) {
+        this.logger.error(`CAN interface ${this.canInterface}: ${errorText(err)}`);
+        return Promise.reject(err);
+      }
+    }
+    return new Promise<AddressInfo>((resolve, reject) => {
+      // allowHalfOpen: a peer that sends its commands and shuts down its side still gets the answers.
+      const tcp = createTcpServer({ allowHalfOpen: true });
+      this.tcp = tcp;
+      let started = false;
+      tcp.on('connection', (socket) => this.onConnection(socket));
+      tcp.on('error', (err: NodeJS.ErrnoException) => {
+        if (!started) {
+          this.logger.error(`cannot listen on ${this.host}:${this.port}: ${err.message}`);
+          this.tcp = null;
+          reject(err);
+          return;
+        }
+        this.logger.error(`listener error: ${err.message}`);
+        // An EventEmitter 'error' without a listener would throw and take the daemon down.
+        if (this.listenerCount('error') > 0) this.emit('error', err);
+      });
+      tcp.listen({ host: this.host, port: this.port }, () => {
+        if (this.closing !== null) {
+          // close() came while the listener was starting: do not start serving.
+          tcp.close();
+          reject(new Error('server closed before it started listening'));
+          return;
+        }
+        started = true;
+        this.startedAtMs = Date.now();
+        const address = tcp.address() as AddressInfo;
+        this.logger.info(`listening on ${address.address}:${address.port}, CAN interface ${this.canInterface}`);
+        this.emit('listening', address);
+        resolve(address);
+      });
+    });
+  }
+
+  private onConnection(socket: Socket): void {
+    const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    if (this.closing !== null) {
+      socket.destroy();
+      return;
+    }
+    if (this.sessions.size >= this.maxClients) {
+      // DESIGN "Limits": say why, no banner, close.
+      this.logger.warn(`refused ${peer}: ${this.maxClients} clients already connected`);
+      this.refused.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => this.refused.delete(socket));
+      socket.end(MAX_CLIENTS_REPLY);
+      setTimeout(() => socket.destroy(), REFUSE_GRACE_MS).unref();
+      return;
+    }
+    const session = new Session(this.nextSessionId++, socket, this.sessionHost);
+    this.sessions.add(session);
+    this.logger.info(`session ${session.info.id} opened from ${peer}`);
+    this.emit('session', { ...session.info } satisfies SessionInfo);
+    session.start();
+  }
+
+  private onSessionClosed(session: Session, reason: string): void {
+    if (!this.sessions.delete(session)) return;
+    const { id, remoteAddress, remotePort } = session.info;
+    this.logger.info(`session ${id} from ${remoteAddress}:${remotePort} closed: ${reason}`);
+    this.emit('sessionEnd', { ...session.info } satisfies SessionInfo, reason);
+    this.maybeFinishClose();
+  }
+
+  // ---- the one timer: keep-alives and idle timeouts of every session --------
+
+  private wakeAt(deadline: number): void {
+    if (this.closing !== null || !(deadline < this.timerDue)) return;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timerDue = deadline;
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, Math.ceil(deadline - performance.now())));
+    this.timer.unref();
+  }
+
+  private onTimer(): void {
+    this.timer = null;
+    this.timerDue = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const session of this.sessions) {
+      session.onTimer(now);
+      next = Math.min(next, session.nextDeadline());
+    }
+    if (next !== Infinity) this.wakeAt(next);
+  }
+
+  // ---- shutdown ------------------------------------------------------------
+
+  /** Stop listening, end every session (TCP and CAN socket), resolve when all are closed. Idempotent. */
+  close(): Promise<void> {
+    if (this.closing !== null) return this.closing;
+    this.closing = new Promise<void>((resolve) => {
+      this.resolveClosed = resolve;
+    });
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    const tcp = this.tcp;
+    const listenerClosed = new Promise<void>((resolve) => {
+      if (tcp === null || !tcp.listening) resolve();
+      else tcp.close(() => resolve());
+    });
+    for (const socket of this.refused) socket.destroy();
+    for (const session of this.sessions) session.end('server closing', true);
+    void listenerClosed.then(() => {
+      this.tcpClosed = true;
+      this.maybeFinishClose();
+    });
+    return this.closing;
+  }
+
+  private maybeFinishClose(): void {
+    if (this.resolveClosed === null || !this.tcpClosed || this.sessions.size > 0) return;
+    const resolve = this.resolveClosed;
+    this.resolveClosed = null;
+    this.logger.info('server closed');
+    this.emit('close');
+    resolve();
+  }
+}
+
+export function createServer(options: VscpServerOptions): VscpServer {
+  return new VscpServer(options);
+}

@@ -1,0 +1,425 @@
+// One TCP client: its protocol state, its own CAN socket (DESIGN "One CAN
+// socket per TCP session"), and the wiring between the two: input framing,
+// replies in command order, rcvloop event push and keep-alives, and write
+// backpressure. The command semantics live in commands.ts.
+
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import * as util from 'node:util';
+import type { FrameBatch } from '../can/record.js';
+import type { CanBus, CanError, CanSocket } from '../can/types.js';
+import { PACKAGE_HOME, PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
+import type { Guid } from '../vscp/index.js';
+import { formatEventLine, isVscpFrame } from '../vscp/index.js';
+import type { CommandReply, ServerFacts, SessionHooks } from './commands.js';
+import { REPLY_LINE_TOO_LONG, SessionState, executeLine } from './commands.js';
+import { LineSplitter } from './lines.js';
+import type { Logger } from './logger.js';
+
+const CRLF = '\r\n';
+
+/** Keep-alive period in rcvloop (spec §5.2: about every 2 s). */
+export const KEEPALIVE_INTERVAL_MS = 2000;
+/** Keep-alives only go out after this much quiet (spec §5.2: the original's 200 ms poll timeout). */
+export const KEEPALIVE_QUIET_MS = 200;
+/** Unsent output above which rcvloop events are dropped and input is paused (DESIGN "Slow readers"). */
+export const SLOW_READER_HIGH_WATER = 256 * 1024;
+/** Replies waiting behind an unfinished SEND above which input is paused. */
+const MAX_QUEUED_REPLIES = 4096;
+/** How long a closing session may take to flush before its socket is destroyed. */
+const END_GRACE_MS = 2000;
+
+const CAN_DISCONNECTED = '-OK - CAN Disconnected - bye!' + CRLF;
+const IDLE_TIMEOUT = '-OK - Idle timeout - bye!' + CRLF;
+const KEEPALIVE = '+OK' + CRLF;
+
+/** strerror texts for the errors opening a CAN socket can give (spec §1.2 shows `No such device`). */
+const ERRNO_TEXT: Readonly<Record<string, string>> = {
+  ENODEV: 'No such device',
+  ENXIO: 'No such device or address',
+  ENETDOWN: 'Network is down',
+  EAFNOSUPPORT: 'Address family not supported by protocol',
+  EPROTONOSUPPORT: 'Protocol not supported',
+  EPERM: 'Operation not permitted',
+  EACCES: 'Permission denied',
+  EMFILE: 'Too many open files',
+  ENFILE: 'Too many open files in system',
+  ENOBUFS: 'No buffer space available',
+  ENOMEM: 'Cannot allocate memory',
+  EBADF: 'Bad file descriptor',
+  EINVAL: 'Invalid argument',
+  ENAMETOOLONG: 'File name too long',
+  EADDRNOTAVAIL: 'Cannot assign requested address',
+};
+
+/** The text after `error: ` in `-OK - interface [<if>] error: ...`. */
+export function errorText(err: unknown): string {
+  const { code, errno } = (err ?? {}) as Partial<CanError>;
+  if (typeof code === 'string' && ERRNO_TEXT[code] !== undefined) return ERRNO_TEXT[code];
+  // Node 23+ knows every strerror text; older ones only the codes above.
+  const getMessage = (util as { getSystemErrorMessage?: (errno: number) => string }).getSystemErrorMessage;
+  if (typeof errno === 'number' && typeof getMessage === 'function') {
+    try {
+      return getMessage(errno < 0 ? errno : -errno);
+    } catch {
+      // fall through to the code
+    }
+  }
+  if (typeof code === 'string') return code;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Public description of a session, for the server's events. */
+export interface SessionInfo {
+  id: number;
+  remoteAddress: string;
+  remotePort: number;
+}
+
+/** What a session needs from its server. */
+export interface SessionHost {
+  readonly facts: ServerFacts;
+  readonly bus: CanBus;
+  readonly logger: Logger;
+  readonly initialGuid: Guid;
+  readonly fifoSize: number;
+  readonly idleTimeoutMs: number;
+  readonly receiveBufferSize: number | undefined;
+  /** The session has a timer deadline (performance.now() ms) that may be earlier than the current one. */
+  wakeAt(deadline: number): void;
+  /** The session's TCP socket has closed; called exactly once. */
+  sessionClosed(session: Session, reason: string): void;
+}
+
+/** A reply slot in command order: null text while its SEND is unfinished; `end` closes the session there. */
+interface OutputSlot {
+  text: string | null;
+  end?: string;
+}
+
+export class Session {
+  readonly info: SessionInfo;
+  readonly state: SessionState;
+  private can: CanSocket | null = null;
+  private readonly splitter = new LineSplitter();
+  /** Output waiting behind an unfinished SEND, in order. Empty almost always. */
+  private readonly pending: OutputSlot[] = [];
+  private pendingBytes = 0;
+  private inputStopped = false;
+  private endReason: string | null = null;
+  private closedNotified = false;
+  private graceTimer: NodeJS.Timeout | null = null;
+  // Clocks, in performance.now() milliseconds (monotonic).
+  private lastInputAt: number;
+  private lastActivityAt: number;
+  private lastKeepAliveAt = 0;
+
+  constructor(
+    id: number,
+    private readonly socket: Socket,
+    private readonly host: SessionHost,
+  ) {
+    this.info = { id, remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 };
+    const now = performance.now();
+    this.lastInputAt = now;
+    this.lastActivityAt = now;
+    const hooks: SessionHooks = {
+      sendFrame: (canId, data) => (this.can === null ? Promise.reject(new Error('no CAN socket')) : this.can.send({ id: canId, extended: true, data })),
+      applyFilter: (filterId, mask) => this.can?.setFilters([{ id: filterId, mask }]),
+      loopStarted: () => {
+        this.lastKeepAliveAt = performance.now();
+        this.host.wakeAt(this.nextDeadline());
+      },
+      kernelDrops: () => this.can?.getStats().kernelDrops ?? 0,
+      now: () => Date.now(),
+    };
+    this.state = new SessionState(host.facts, hooks, host.initialGuid, host.fifoSize);
+
+    socket.setNoDelay(true); // event lines are small and latency matters
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onPeerEnd());
+    socket.on('drain', () => this.maybeResumeInput());
+    socket.on('error', (err: NodeJS.ErrnoException) => this.end(`peer error: ${err.code ?? err.message}`, true));
+    socket.on('close', () => this.onTcpClose());
+  }
+
+  get ending(): boolean {
+    return this.endReason !== null;
+  }
+
+  /** Banner, then the CAN socket (spec §1.2, DESIGN "Everything else", "Interface down"). */
+  start(): void {
+    const iface = this.host.facts.canInterface;
+    this.socket.write(`${PACKAGE_NAME} ${PACKAGE_VERSION}${CRLF}${PACKAGE_HOME}${CRLF}`);
+    let can: CanSocket;
+    try {
+      can = this.host.bus.open(iface, this.host.receiveBufferSize === undefined ? {} : { receiveBufferSize: this.host.receiveBufferSize });
+    } catch (err) {
+      this.host.logger.warn(`session ${this.info.id}: cannot open CAN interface ${iface}: ${errorText(err)}`);
+      this.socket.write(`-OK - interface [${iface}] error: ${errorText(err)}${CRLF}`);
+      this.end('CAN interface error', false);
+      return;
+    }
+    this.can = can;
+    can.on('frames', (batch: FrameBatch) => this.onFrames(batch));
+    can.on('error', (err: CanError) => this.onCanError(err));
+    this.socket.write(`+OK - Success, connected to ${iface}${CRLF}`);
+    if (this.host.facts.interfaceState() !== 'up') {
+      this.host.logger.info(`session ${this.info.id}: CAN interface ${iface} is down`);
+      this.socket.write(CAN_DISCONNECTED);
+      this.end('CAN interface down', false);
+      return;
+    }
+    if (this.host.idleTimeoutMs > 0) this.host.wakeAt(this.nextDeadline());
+  }
+
+  // ---- input ---------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    if (this.inputStopped) return;
+    const now = performance.now();
+    this.lastInputAt = now;
+    this.lastActivityAt = now;
+    const lines = this.splitter.push(chunk);
+    if (lines.length === 0) return;
+    let quit = false;
+    this.socket.cork(); // all replies of one chunk leave in one write
+    for (const line of lines) {
+      const result = line.overlong ? REPLY_LINE_TOO_LONG : executeLine(this.state, line.text);
+      this.emitReply(result);
+      if (!(result instanceof Promise) && result.close !== undefined) {
+        if (result.close === 'now') {
+          this.stopInput();
+          this.endAfterOutput('login failed');
+          break;
+        }
+        // spec §1.6 / #33: the rest of this chunk is still answered, then close.
+        quit = true;
+      }
+    }
+    if (quit && !this.inputStopped) {
+      this.stopInput();
+      this.endAfterOutput('quit');
+    }
+    this.socket.uncork();
+    this.maybePauseInput();
+  }
+
+  private onPeerEnd(): void {
+    // The peer will send nothing more: answer what it sent, then close (spec §1.6).
+    if (this.inputStopped) return;
+    this.stopInput();
+    this.endAfterOutput('peer closed');
+  }
+
+  private stopInput(): void {
+    this.inputStopped = true;
+    this.splitter.reset();
+  }
+
+  private maybePauseInput(): void {
+    if (this.inputStopped || this.socket.isPaused()) return;
+    if (this.socket.writableLength > SLOW_READER_HIGH_WATER || this.pending.length > MAX_QUEUED_REPLIES) this.socket.pause();
+  }
+
+  private maybeResumeInput(): void {
+    if (this.inputStopped || this.ending || !this.socket.isPaused()) return;
+    if (this.socket.writableLength <= SLOW_READER_HIGH_WATER && this.pending.length <= MAX_QUEUED_REPLIES) this.socket.resume();
+  }
+
+  // ---- ordered output ------------------------------------------------------
+
+  private write(text: string): void {
+    if (text.length > 0 && !this.socket.destroyed && this.socket.writable) this.socket.write(text, 'latin1');
+  }
+
+  /** Replies go out in command order; a SEND still in the CAN layer holds back what follows it. */
+  private emitReply(result: CommandReply | Promise<CommandReply>): void {
+    if (!(result instanceof Promise)) {
+      this.output(result.text);
+      return;
+    }
+    const slot: OutputSlot = { text: null };
+    this.pending.push(slot);
+    result.then(
+      (r) => this.fillSlot(slot, r.text),
+      () => this.fillSlot(slot, '-OK - problem when writing to CAN socket' + CRLF),
+    );
+  }
+
+  private fillSlot(slot: OutputSlot, text: string): void {
+    if (this.ending) return;
+    slot.text = text;
+    this.pendingBytes += text.length;
+    this.flushPending();
+  }
+
+  /** Text that keeps its place behind any unfinished reply. */
+  private output(text: string): void {
+    if (this.pending.length === 0) {
+      this.write(text);
+    } else {
+      this.pending.push({ text });
+      this.pendingBytes += text.length;
+    }
+  }
+
+  private flushPending(): void {
+    let text = '';
+    while (this.pending.length > 0 && this.pending[0]!.text !== null) {
+      const slot = this.pending.shift()!;
+      this.pendingBytes -= slot.text!.length;
+      if (slot.end !== undefined) {
+        this.write(text);
+        this.end(slot.end, false);
+        return;
+      }
+      text += slot.text;
+    }
+    this.write(text);
+    this.maybeResumeInput();
+  }
+
+  /** Close once everything queued so far is written. */
+  private endAfterOutput(reason: string): void {
+    if (this.pending.length === 0) this.end(reason, false);
+    else this.pending.push({ text: '', end: reason });
+  }
+
+  // ---- CAN -----------------------------------------------------------------
+
+  /** HOT PATH: one batch of frames -> counters, FIFO or one write (spec §3.6, §4.2, §5.2). */
+  private onFrames(batch: FrameBatch): void {
+    if (this.ending) return;
+    this.lastActivityAt = performance.now(); // any frame, even one dropped below, delays keep-alives (spec §5.2)
+    const state = this.state;
+    const prefix = state.guidPrefix;
+    const inLoop = state.inLoop;
+    const buffer = batch.buffer;
+    const receivedAtMs = Date.now();
+    let text = '';
+    let lines = 0;
+    let frames = 0;
+    let dataBytes = 0;
+    for (let i = 0; i < batch.count; i++) {
+      const rawId = batch.rawId(i);
+      const length = batch.length(i);
+      if (!isVscpFrame(rawId, length)) continue;
+      frames++;
+      dataBytes += length + 4; // spec §2.2 STAT: dlc + 4
+      const line = formatEventLine(rawId, buffer, batch.dataOffset(i), length, batch.timestamp(i), receivedAtMs, prefix);
+      if (inLoop) {
+        text += line;
+        lines++;
+      } else {
+        state.fifo.push(line); // D1: drop-oldest when full
+      }
+    }
+    if (frames === 0) return;
+    const c = state.counters;
+    c.rxFrames = (c.rxFrames + frames) >>> 0;
+    c.rxData = (c.rxData + dataBytes) >>> 0;
+    if (lines > 0) this.pushEvents(text, lines);
+  }
+
+  /** rcvloop output, dropped and counted while the peer is not reading (DESIGN "Slow readers"). */
+  private pushEvents(text: string, lines: number): void {
+    if (this.socket.writableLength + this.pendingBytes > SLOW_READER_HIGH_WATER) {
+      this.state.slowReaderDrops += lines;
+      return;
+    }
+    this.output(text);
+  }
+
+  private onCanError(err: CanError): void {
+    if (this.ending) return;
+    this.host.logger.warn(`session ${this.info.id}: CAN socket error on ${this.host.facts.canInterface}: ${err.code ?? err.message}`);
+    // spec §1.6: tell the client and close. Replies already known go first; unfinished ones cannot finish.
+    this.stopInput();
+    let text = '';
+    for (const slot of this.pending) {
+      if (slot.text === null || slot.end !== undefined) break;
+      text += slot.text;
+    }
+    this.pending.length = 0;
+    this.pendingBytes = 0;
+    this.write(text + CAN_DISCONNECTED);
+    this.end(`CAN error: ${err.code ?? err.message}`, false);
+  }
+
+  // ---- timers (driven by the server's single timer) --------------------------
+
+  /** The next time (performance.now() ms) this session needs onTimer, or Infinity. */
+  nextDeadline(): number {
+    if (this.ending) return Infinity;
+    let deadline = Infinity;
+    if (this.state.inLoop) deadline = Math.max(this.lastKeepAliveAt + KEEPALIVE_INTERVAL_MS, this.lastActivityAt + KEEPALIVE_QUIET_MS);
+    if (this.host.idleTimeoutMs > 0) deadline = Math.min(deadline, this.lastInputAt + this.host.idleTimeoutMs);
+    return deadline;
+  }
+
+  onTimer(now: number): void {
+    if (this.ending) return;
+    if (this.host.idleTimeoutMs > 0 && now - this.lastInputAt >= this.host.idleTimeoutMs) {
+      this.host.logger.info(`session ${this.info.id}: idle for ${this.host.idleTimeoutMs} ms, closing`);
+      this.stopInput();
+      this.output(IDLE_TIMEOUT);
+      this.endAfterOutput('idle timeout');
+      return;
+    }
+    if (
+      this.state.inLoop &&
+      now - this.lastKeepAliveAt >= KEEPALIVE_INTERVAL_MS &&
+      now - this.lastActivityAt >= KEEPALIVE_QUIET_MS
+    ) {
+      this.lastKeepAliveAt = now;
+      // A peer that is not reading does not need keep-alives piling up.
+      if (this.socket.writableLength + this.pendingBytes <= SLOW_READER_HIGH_WATER) this.output(KEEPALIVE);
+    }
+  }
+
+  // ---- end -----------------------------------------------------------------
+
+  /**
+   * End the session: the CAN socket closes now (D5); the TCP socket is ended
+   * after its pending output (graceful) or destroyed at once.
+   */
+  end(reason: string, destroy: boolean): void {
+    if (this.endReason === null) {
+      this.endReason = reason;
+      this.stopInput();
+      this.closeCan();
+      this.pending.length = 0;
+      this.pendingBytes = 0;
+    }
+    if (destroy || this.socket.destroyed) {
+      this.socket.destroy();
+      return;
+    }
+    if (!this.socket.writableEnded) this.socket.end();
+    if (this.graceTimer === null) {
+      // A peer that never reads must not keep the session (and server.close()) waiting.
+      this.graceTimer = setTimeout(() => this.socket.destroy(), END_GRACE_MS);
+      this.graceTimer.unref();
+    }
+  }
+
+  private closeCan(): void {
+    const can = this.can;
+    if (can === null) return;
+    this.can = null;
+    can.removeAllListeners('frames');
+    can.removeAllListeners('error');
+    can.on('error', () => undefined); // a late error must not throw
+    can.close();
+  }
+
+  private onTcpClose(): void {
+    if (this.graceTimer !== null) clearTimeout(this.graceTimer);
+    if (this.endReason === null) this.end('peer closed', true);
+    this.closeCan();
+    if (this.closedNotified) return;
+    this.closedNotified = true;
+    this.host.sessionClosed(this, this.endReason ?? 'closed');
+  }
+}
