@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # System packages the build and the test suites need, on Debian/Ubuntu.
 # Safe to run again; installs only what is missing. Needs root (or sudo).
-#   g++ make python3     node-gyp builds of the addon
+#   g++ make python3     node-gyp builds of the addon (python3 also: test listeners)
+#   systemd              systemd-analyze verifies the shipped unit
 #   cmake                the cmake-js build
 #   iproute2 kmod can-utils   vcan set-up and independent CAN observers in tests
 #   user-mode-linux util-linux perl-base libc6-dev gcc   test/can-vm.sh, the CAN guest
 #                        for kernels without SocketCAN
 set -euo pipefail
-want=(g++ make python3 cmake iproute2 kmod can-utils user-mode-linux util-linux perl-base libc6-dev gcc)
+want=(g++ make python3 systemd cmake iproute2 kmod can-utils user-mode-linux util-linux perl-base libc6-dev gcc)
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
