@@ -10,7 +10,7 @@
 // - socketcan suites run once per addon build found (node-gyp's build/Release
 //   and cmake-js's build-cmake/Release); in CI both must exist.
 //
-// Usage: node scripts/run-tests.js [--only unit|protocol|robustness|cli|socketcan] [--in-guest]
+// Usage: node scripts/run-tests.js [--only unit|native|protocol|robustness|cli|socketcan] [--in-guest]
 // Ends with a plain `N passed, N failed, N skipped` line.
 
 'use strict';
@@ -22,7 +22,7 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const distTest = path.join(root, 'dist', 'test');
-const HOST_SUITES = ['unit', 'protocol', 'robustness', 'cli'];
+const HOST_SUITES = ['unit', 'native', 'protocol', 'robustness', 'cli'];
 const CAN_IFACES = ['vcan0', 'vcan1'];
 const ADDON_BUILDS = [
   { name: 'node-gyp', file: path.join(root, 'build', 'Release', 'uvscpd.node') },

@@ -1,0 +1,198 @@
+// Loader of the native addon (build/Release/uvscpd.node and friends) and the few
+// helpers it provides besides CAN sockets. Loading is lazy: code that never opens a
+// SocketCAN socket (the in-memory bus, the codec) never needs the addon.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+
+/** The shape of the compiled addon (native/addon.cc). Internal to lib/can. */
+export interface NativeAddon {
+  CanSocket: new (
+    owner: object,
+    dispatch: NativeDispatch,
+    interfaceName: string,
+    options: NativeSocketOptions,
+  ) => NativeCanSocket;
+  /** 0 absent, 1 down, 2 up. */
+  interfaceState(name: string): number;
+  sendUnixDatagram(path: string, data: Buffer): void;
+  buildInfo(): { napiVersion: number; buildType: string; sanitizer: string; builder: string };
+}
+
+/** Called on the JS thread with whatever the reactor has for `owner`. */
+export type NativeDispatch = (
+  owner: object,
+  batches: Buffer[] | undefined,
+  completions: Int32Array | undefined,
+  errors: number[] | undefined,
+) => void;
+
+export interface NativeSocketOptions {
+  filters?: Uint32Array | null;
+  errorMask?: number;
+  loopback?: boolean;
+  receiveOwnMessages?: boolean;
+  receiveBufferSize?: number;
+  txQueueLimit?: number;
+}
+
+export interface NativeCanSocket {
+  /** Returns `count` when the kernel took every frame, else [sent, parked, errno]. */
+  send(frames: Buffer, count: number, firstSeq: number): number | [number, number, number];
+  /** Returns (seq, errno) pairs of parked frames that never reached JS (ECANCELED for dropped ones). */
+  close(): Int32Array | undefined;
+  setFilters(filters: Uint32Array | null): void;
+  setErrorMask(mask: number): void;
+  setLoopback(on: boolean): void;
+  setReceiveOwnMessages(on: boolean): void;
+  setReceiveBufferSize(bytes: number): number;
+  stats(): {
+    rxFrames: number;
+    rxBytes: number;
+    txFrames: number;
+    txBytes: number;
+    kernelDrops: number;
+    txQueueDepth: number;
+    txErrors: number;
+    errorFrames: number;
+    errors: number;
+  };
+  ref(): void;
+  unref(): void;
+  fd(): number;
+  /** After ENODEV: bind again to the interface of that name. 0 = bound (or not needed), else errno. */
+  rebind(): number;
+}
+
+export interface AddonInfo {
+  /** Absolute path of the loaded addon. */
+  path: string;
+  /** NAPI_VERSION the addon was built for. */
+  napiVersion: number;
+  /** Node-API version of the running Node.js. */
+  runtimeNapiVersion: number;
+  buildType: string;
+  builder: string;
+  /** Whether the addon was built with a sanitizer (ASan). */
+  sanitizer: boolean;
+}
+
+let addon: NativeAddon | undefined;
+let addonPath = '';
+
+/** The package root: the nearest ancestor directory whose package.json is named "uvscpd". */
+export function packageRoot(): string {
+  let dir = __dirname;
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'uvscpd') return dir;
+      } catch {
+        // unreadable package.json: keep walking up
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return resolve(__dirname, '..', '..', '..');
+    dir = parent;
+  }
+}
+
+/** Candidate addon paths, in the order they are tried. */
+export function addonCandidates(): string[] {
+  const fromEnv = process.env['UVSCPD_ADDON'];
+  if (fromEnv) return [resolve(fromEnv)];
+  const root = packageRoot();
+  return [
+    join(root, 'build', 'Release', 'uvscpd.node'),
+    join(root, 'build-cmake', 'Release', 'uvscpd.node'),
+    join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'uvscpd.node'),
+  ];
+}
+
+/** Loads the addon on first use; throws an Error with code 'ERR_UVSCPD_ADDON' when none loads. */
+export function loadAddon(): NativeAddon {
+  if (addon) return addon;
+  const req = createRequire(__filename);
+  const tried: string[] = [];
+  for (const candidate of addonCandidates()) {
+    if (!existsSync(candidate)) {
+      tried.push(`${candidate} (not found)`);
+      continue;
+    }
+    try {
+      addon = req(candidate) as NativeAddon;
+      addonPath = candidate;
+      return addon;
+    } catch (err) {
+      tried.push(`${candidate} (${(err as Error).message.split('\n')[0]})`);
+    }
+  }
+  const e = new Error(
+    `the uvscpd native addon could not be loaded; tried:\n  ${tried.join('\n  ')}\n` +
+      'Build it with `npm run build:native` (node-gyp) or `npm run build:cmake` (cmake-js), ' +
+      'or set UVSCPD_ADDON to the path of a uvscpd.node built for this platform.',
+  ) as Error & { code: string };
+  e.code = 'ERR_UVSCPD_ADDON';
+  throw e;
+}
+
+/** Build information of the addon (loads it). */
+export function addonInfo(): AddonInfo {
+  const a = loadAddon();
+  const b = a.buildInfo();
+  return {
+    path: addonPath,
+    napiVersion: b.napiVersion,
+    runtimeNapiVersion: Number(process.versions.napi),
+    buildType: b.buildType,
+    builder: b.builder,
+    sanitizer: b.sanitizer !== '',
+  };
+}
+
+let errnoNames: Map<number, string> | undefined;
+
+/** 'ENODEV' for 19, and so on (this platform's numbering). */
+export function errnoCode(errno: number): string {
+  if (!errnoNames) {
+    errnoNames = new Map();
+    for (const [name, value] of Object.entries(osConstants.errno)) {
+      if (!errnoNames.has(value)) errnoNames.set(value, name);
+    }
+  }
+  return errnoNames.get(errno) ?? `E${errno}`;
+}
+
+/** Node-style error from an errno value. */
+export function errnoError(
+  errno: number,
+  syscall: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+): Error & { code: string; errno: number; syscall: string } {
+  const e = new Error(message) as Error & { code: string; errno: number; syscall: string };
+  e.code = errnoCode(errno);
+  e.errno = errno;
+  e.syscall = syscall;
+  Object.assign(e, extra);
+  return e;
+}
+
+/**
+ * Sends one datagram to an AF_UNIX SOCK_DGRAM socket (systemd's NOTIFY_SOCKET,
+ * /dev/log). A path starting with '@' names the abstract namespace. Never blocks
+ * (EAGAIN when the receiver is full). Throws an Error with `code` on failure.
+ */
+export function sendUnixDatagram(path: string, message: string | Buffer): void {
+  const data = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
+  try {
+    loadAddon().sendUnixDatagram(path, data);
+  } catch (err) {
+    const e = err as Error & { errno?: number; syscall?: string };
+    if (typeof e.errno !== 'number') throw err;
+    throw errnoError(e.errno, e.syscall ?? 'sendto', `cannot send a datagram to ${path}: ${e.message}`, { path });
+  }
+}

@@ -1,0 +1,445 @@
+// SocketCAN sockets over the native addon: the CanSocket / CanBus contract of types.ts.
+//
+// Receiving: the native reactor thread reads frames in batches and hands each batch
+// over as one Buffer of 80-byte records (record.ts); a batch is one 'frames' event.
+// Sending: frames sent during one tick are coalesced into one native sendmmsg call.
+// Frames the kernel takes at once settle without any native callback; frames parked
+// in the native TX queue (kernel queue full) settle when the reactor has flushed them.
+
+import { EventEmitter } from 'node:events';
+import { constants as osConstants } from 'node:os';
+
+import type { NativeCanSocket, NativeSocketOptions } from './native.js';
+import { addonInfo, errnoCode, errnoError, loadAddon } from './native.js';
+import { FrameBatch, RECORD_SIZE, frameToRawId } from './record.js';
+import type {
+  CanBus,
+  CanError,
+  CanFilter,
+  CanFrame,
+  CanSocket,
+  CanSocketOptions,
+  CanSocketStats,
+  InterfaceState,
+} from './types.js';
+import { CAN_MAX_DLEN } from './types.js';
+
+export { addonInfo };
+export type { AddonInfo } from './native.js';
+
+/** Bytes per frame in the buffer handed to the native send (see native/can_socket.cc). */
+const TX_RECORD_SIZE = 16;
+const kOnNative = Symbol('uvscpd.onNative');
+const ECANCELED = osConstants.errno.ECANCELED;
+const REBIND_INTERVAL_MS = 1000;
+
+interface SendRequest {
+  frames: number;
+  remaining: number;
+  settled: boolean;
+  resolve: () => void;
+  reject: (err: Error) => void;
+  /** Raw ids and payloads, encoded when the tick's frames are flushed. */
+  rawIds: number[];
+  data: Uint8Array[];
+}
+
+/** Describes an errno from the CAN layer with what to do about it. */
+export function canError(errno: number, syscall: string, interfaceName: string, detail?: string): CanError {
+  const code = errnoCode(errno);
+  const name = interfaceName;
+  let message: string;
+  switch (code) {
+    case 'ENODEV':
+    case 'ENXIO':
+      message =
+        detail === 'not-can'
+          ? `'${name}' is not a CAN interface (${code}): pick a CAN interface from \`ip -details link show type can\` or \`ip link show type vcan\``
+          : detail === 'removed'
+            ? `CAN interface '${name}' was removed (${code}): it works again once the interface exists and is up (\`ip link add ${name} type vcan\` for a virtual one)`
+            : `CAN interface '${name}' does not exist (${code}): check \`ip link show\`, or create a virtual one with \`ip link add ${name} type vcan && ip link set ${name} up\``;
+      break;
+    case 'EAFNOSUPPORT':
+    case 'EPROTONOSUPPORT':
+      message =
+        `this kernel has no SocketCAN support (${code}): load the can and can_raw modules (\`modprobe can_raw\`), ` +
+        'or use a kernel built with CONFIG_CAN and CONFIG_CAN_RAW (inside a container, the host kernel decides)';
+      break;
+    case 'ENETDOWN':
+      message =
+        `CAN interface '${name}' is down (ENETDOWN): bring it up with \`ip link set ${name} up\` ` +
+        `(a real CAN controller also needs a bitrate: \`ip link set ${name} up type can bitrate 500000\`)`;
+      break;
+    case 'EPERM':
+    case 'EACCES':
+      message = `permission denied on CAN interface '${name}' (${code}) in ${syscall}: run as root or grant CAP_NET_RAW / CAP_NET_ADMIN`;
+      break;
+    case 'ENOBUFS':
+      message =
+        `the transmit queue of CAN interface '${name}' is full (ENOBUFS): the bus is busy or nobody acknowledges frames; ` +
+        'frames beyond the native queue (txQueueLimit) are refused; check the bus, the bitrate and `ip -details -statistics link show`';
+      break;
+    case 'EAGAIN':
+      message = `CAN interface '${name}' cannot take the frame now (EAGAIN)`;
+      break;
+    case 'ENAMETOOLONG':
+      message = `CAN interface name '${name}' is too long (ENAMETOOLONG): at most 15 characters`;
+      break;
+    case 'EINVAL':
+      message = `invalid argument for CAN interface '${name}' in ${syscall} (EINVAL)`;
+      break;
+    case 'ECANCELED':
+      message = `the socket on CAN interface '${name}' was closed before the frame was sent (ECANCELED)`;
+      break;
+    default:
+      message = `${syscall} on CAN interface '${name}' failed (${code})`;
+  }
+  return errnoError(errno, syscall, message, { interfaceName: name }) as CanError;
+}
+
+function closedError(interfaceName: string): CanError {
+  const e = new Error(`the socket on CAN interface '${interfaceName}' is closed`) as CanError;
+  e.code = 'ERR_SOCKET_CLOSED';
+  e.interfaceName = interfaceName;
+  return e;
+}
+
+/** Converts an error thrown by the addon (with errno and syscall) into a CanError. */
+function fromNative(err: unknown, interfaceName: string): Error {
+  const e = err as Error & { errno?: number; syscall?: string; code?: string };
+  if (e && typeof e.errno === 'number' && e.code === undefined) {
+    return canError(e.errno, e.syscall ?? 'unknown', interfaceName);
+  }
+  return err as Error;
+}
+
+function encodeFilters(filters: readonly CanFilter[] | null): Uint32Array | null {
+  if (filters === null) return null;
+  const out = new Uint32Array(filters.length * 2);
+  filters.forEach((f, i) => {
+    if (!Number.isInteger(f.id) || !Number.isInteger(f.mask)) throw new TypeError('filter id and mask must be integers');
+    out[2 * i] = f.id >>> 0;
+    out[2 * i + 1] = f.mask >>> 0;
+  });
+  return out;
+}
+
+function dispatch(
+  owner: object,
+  batches: Buffer[] | undefined,
+  completions: Int32Array | undefined,
+  errors: number[] | undefined,
+): void {
+  (owner as SocketCanSocket)[kOnNative](batches, completions, errors);
+}
+
+export class SocketCanSocket extends EventEmitter implements CanSocket {
+  readonly interfaceName: string;
+  #native: NativeCanSocket;
+  #closed = false;
+  #queue: SendRequest[] = [];
+  #queuedFrames = 0;
+  #flushScheduled = false;
+  #nextSeq = 0;
+  #parked = new Map<number, SendRequest>();
+  #lastStats: CanSocketStats | undefined;
+  #rebindTimer: NodeJS.Timeout | undefined;
+  #refed = true;
+
+  /** Opens a CAN_RAW socket bound to `interfaceName`. Throws a CanError. Prefer `socketCanBus.open()`. */
+  constructor(interfaceName: string, options: CanSocketOptions = {}) {
+    super();
+    this.interfaceName = interfaceName;
+    const addon = loadAddon();
+    const native: NativeSocketOptions = {};
+    if (options.filters !== undefined) native.filters = encodeFilters(options.filters);
+    if (options.errorMask !== undefined) native.errorMask = options.errorMask >>> 0;
+    if (options.loopback !== undefined) native.loopback = options.loopback;
+    if (options.receiveOwnMessages !== undefined) native.receiveOwnMessages = options.receiveOwnMessages;
+    if (options.receiveBufferSize !== undefined) native.receiveBufferSize = options.receiveBufferSize;
+    if (options.txQueueLimit !== undefined) native.txQueueLimit = options.txQueueLimit;
+    try {
+      this.#native = new addon.CanSocket(this, dispatch, interfaceName, native);
+    } catch (err) {
+      const e = err as Error & { errno?: number; syscall?: string };
+      if (typeof e.errno === 'number') {
+        const code = errnoCode(e.errno);
+        let detail: string | undefined;
+        if ((code === 'ENODEV' || code === 'ENXIO') && e.syscall === 'bind') detail = 'not-can';
+        else if (code === 'ENODEV' && addon.interfaceState(interfaceName) !== 0) detail = 'not-can';
+        throw canError(e.errno, e.syscall ?? 'socket', interfaceName, detail);
+      }
+      throw err;
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The socket's file descriptor (-1 once closed). For diagnostics. */
+  get fd(): number {
+    return this.#native.fd();
+  }
+
+  send(frame: CanFrame): Promise<void> {
+    return this.sendMany([frame]);
+  }
+
+  sendMany(frames: readonly CanFrame[]): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError(this.interfaceName));
+    if (frames.length === 0) return Promise.resolve();
+    const rawIds: number[] = new Array(frames.length);
+    const data: Uint8Array[] = new Array(frames.length);
+    try {
+      for (let i = 0; i < frames.length; i++) {
+        const f = frames[i]!;
+        rawIds[i] = frameToRawId(f);
+        if (!(f.data instanceof Uint8Array)) throw new TypeError('frame.data must be a Uint8Array');
+        if (f.data.length > CAN_MAX_DLEN) throw new RangeError(`CAN payload of ${f.data.length} bytes exceeds ${CAN_MAX_DLEN}`);
+        data[i] = f.data;
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ frames: frames.length, remaining: frames.length, settled: false, resolve, reject, rawIds, data });
+      this.#queuedFrames += frames.length;
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        queueMicrotask(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const reqs = this.#queue;
+    const total = this.#queuedFrames;
+    this.#queue = [];
+    this.#queuedFrames = 0;
+    if (reqs.length === 0) return;
+    if (this.#closed) {
+      for (const r of reqs) this.#fail(r, canError(ECANCELED, 'send', this.interfaceName));
+      return;
+    }
+    const buf = Buffer.alloc(total * TX_RECORD_SIZE);
+    let off = 0;
+    for (const r of reqs) {
+      for (let i = 0; i < r.frames; i++) {
+        const d = r.data[i]!;
+        buf.writeUInt32LE(r.rawIds[i]!, off);
+        buf[off + 4] = d.length;
+        buf.set(d, off + 8);
+        off += TX_RECORD_SIZE;
+      }
+      r.rawIds = [];
+      r.data = [];
+    }
+    const seq0 = this.#nextSeq;
+    this.#nextSeq = (this.#nextSeq + total) | 0;
+    let result: number | [number, number, number];
+    try {
+      result = this.#native.send(buf, total, seq0);
+    } catch (err) {
+      const e = fromNative(err, this.interfaceName);
+      for (const r of reqs) this.#fail(r, e);
+      return;
+    }
+    if (typeof result === 'number') {
+      for (const r of reqs) {
+        r.settled = true;
+        r.resolve();
+      }
+      return;
+    }
+    const [sent, parked, errno] = result;
+    let failure: CanError | undefined;
+    let index = 0;
+    for (const r of reqs) {
+      for (let i = 0; i < r.frames; i++, index++) {
+        if (index < sent) {
+          r.remaining--;
+        } else if (index < sent + parked) {
+          this.#parked.set((seq0 + index) | 0, r);
+        } else {
+          failure ??= canError(errno, 'send', this.interfaceName);
+          this.#fail(r, failure);
+        }
+      }
+      if (!r.settled && r.remaining === 0) {
+        r.settled = true;
+        r.resolve();
+      }
+    }
+  }
+
+  #fail(r: SendRequest, err: Error): void {
+    if (r.settled) return;
+    r.settled = true;
+    r.reject(err);
+  }
+
+  #complete(seq: number, errno: number): void {
+    const r = this.#parked.get(seq);
+    if (!r) return;
+    this.#parked.delete(seq);
+    if (errno !== 0) {
+      this.#fail(r, canError(errno, 'send', this.interfaceName));
+      return;
+    }
+    r.remaining--;
+    if (!r.settled && r.remaining === 0) {
+      r.settled = true;
+      r.resolve();
+    }
+  }
+
+  /** @internal Called by the addon on this socket's thread. */
+  [kOnNative](batches: Buffer[] | undefined, completions: Int32Array | undefined, errors: number[] | undefined): void {
+    if (completions) {
+      for (let i = 0; i + 1 < completions.length; i += 2) this.#complete(completions[i]!, completions[i + 1]!);
+    }
+    let thrown: unknown;
+    let threw = false;
+    if (batches) {
+      for (const b of batches) {
+        if (this.#closed) break;
+        try {
+          this.emit('frames', new FrameBatch(b, b.length / RECORD_SIZE));
+        } catch (err) {
+          if (!threw) {
+            threw = true;
+            thrown = err;
+          }
+        }
+      }
+    }
+    if (errors) {
+      for (const errno of errors) {
+        if (this.#closed) break;
+        if (errnoCode(errno) === 'ENODEV') this.#watchForReturn();
+        const err = canError(errno, 'recvmsg', this.interfaceName, errnoCode(errno) === 'ENODEV' ? 'removed' : undefined);
+        try {
+          this.emit('error', err);
+        } catch (e) {
+          if (!threw) {
+            threw = true;
+            thrown = e;
+          }
+        }
+      }
+    }
+    if (threw) throw thrown;
+  }
+
+  /**
+   * The kernel unbinds a socket whose interface is removed. Watch (once a second,
+   * without keeping the process alive) for an interface of the same name and bind
+   * to it again, so the socket works again when the interface comes back.
+   */
+  #watchForReturn(): void {
+    if (this.#rebindTimer || this.#closed) return;
+    this.#rebindTimer = setInterval(() => {
+      if (this.#closed) return this.#stopWatching();
+      if (this.#native.rebind() === 0) this.#stopWatching();
+    }, REBIND_INTERVAL_MS);
+    this.#rebindTimer.unref();
+  }
+
+  #stopWatching(): void {
+    if (this.#rebindTimer) clearInterval(this.#rebindTimer);
+    this.#rebindTimer = undefined;
+  }
+
+  setFilters(filters: readonly CanFilter[] | null): void {
+    this.#call(() => this.#native.setFilters(encodeFilters(filters)));
+  }
+
+  setErrorMask(mask: number): void {
+    this.#call(() => this.#native.setErrorMask(mask >>> 0));
+  }
+
+  setLoopback(on: boolean): void {
+    this.#call(() => this.#native.setLoopback(on));
+  }
+
+  setReceiveOwnMessages(on: boolean): void {
+    this.#call(() => this.#native.setReceiveOwnMessages(on));
+  }
+
+  setReceiveBufferSize(bytes: number): number {
+    if (!Number.isInteger(bytes) || bytes < 0 || bytes > 0x7fffffff) throw new RangeError(`invalid receive buffer size ${bytes}`);
+    return this.#call(() => this.#native.setReceiveBufferSize(bytes));
+  }
+
+  #call<T>(fn: () => T): T {
+    if (this.#closed) throw closedError(this.interfaceName);
+    try {
+      return fn();
+    } catch (err) {
+      throw fromNative(err, this.interfaceName);
+    }
+  }
+
+  getStats(): CanSocketStats {
+    if (this.#closed && this.#lastStats) return { ...this.#lastStats };
+    return this.#native.stats();
+  }
+
+  /** Keeps the event loop alive while open (the default). A ref'd open socket is also kept from garbage collection, like a net.Socket. */
+  ref(): this {
+    if (!this.#closed) this.#native.ref();
+    this.#refed = true;
+    return this;
+  }
+
+  /** Lets the process exit although this socket is open; an unreachable unref'd socket is garbage-collected and its descriptor closed. */
+  unref(): this {
+    if (!this.#closed) this.#native.unref();
+    this.#refed = false;
+    return this;
+  }
+
+  /** Whether the socket keeps the event loop alive. */
+  hasRef(): boolean {
+    return !this.#closed && this.#refed;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#lastStats = this.#native.stats();
+    this.#closed = true;
+    this.#stopWatching();
+    const outcomes = this.#native.close();
+    if (this.#lastStats) this.#lastStats.txQueueDepth = 0;
+    if (outcomes) {
+      for (let i = 0; i + 1 < outcomes.length; i += 2) this.#complete(outcomes[i]!, outcomes[i + 1]!);
+    }
+    for (const r of this.#parked.values()) this.#fail(r, canError(ECANCELED, 'send', this.interfaceName));
+    this.#parked.clear();
+    const queued = this.#queue;
+    this.#queue = [];
+    this.#queuedFrames = 0;
+    for (const r of queued) this.#fail(r, canError(ECANCELED, 'send', this.interfaceName));
+    process.nextTick(() => this.emit('close'));
+  }
+}
+
+export class SocketCanBus implements CanBus {
+  open(interfaceName: string, options?: CanSocketOptions): SocketCanSocket {
+    return new SocketCanSocket(interfaceName, options);
+  }
+
+  interfaceState(interfaceName: string): InterfaceState {
+    let state: number;
+    try {
+      state = loadAddon().interfaceState(interfaceName);
+    } catch (err) {
+      throw fromNative(err, interfaceName);
+    }
+    return state === 2 ? 'up' : state === 1 ? 'down' : 'absent';
+  }
+}
+
+export const socketCanBus = new SocketCanBus();

@@ -1,0 +1,552 @@
+// can_socket.cc - see can_socket.h.
+#include "can_socket.h"
+
+#include <errno.h>
+#include <linux/can/raw.h>
+#include <linux/sock_diag.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "errors.h"
+
+namespace uvscpd {
+
+namespace {
+
+// Wire layout of a frame to send (written by lib/can/socketcan.ts), little-endian:
+//   0 u32 can_id (kernel form)  4 u8 len  5..7 0  8 u8[8] data
+constexpr size_t kTxRecordSize = 16;
+
+uint32_t GetU32LE(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) | (static_cast<uint32_t>(p[2]) << 16) |
+         (static_cast<uint32_t>(p[3]) << 24);
+}
+
+// Runs on the JS thread of the socket's env whenever the reactor has news for it.
+void CallJs(napi_env env, napi_value js_cb, void* context, void* /*data*/) {
+  auto* ctx = static_cast<TsfnContext*>(context);
+  if (env == nullptr || ctx == nullptr) return;  // TSFN being torn down
+  std::shared_ptr<SocketCore> core = ctx->core;
+  std::deque<std::vector<uint8_t>> batches;
+  std::vector<int32_t> completions;
+  std::vector<int32_t> errors;
+  {
+    std::lock_guard<std::mutex> lock(core->mu);
+    core->wake_posted = false;
+    if (core->closed) return;
+    batches.swap(core->ready);
+    completions.swap(core->completions);
+    errors.swap(core->socket_errors);
+    if (core->paused) {
+      core->paused = false;  // JS has taken everything: resume reading
+      core->UpdateEpollLocked();
+    }
+  }
+  if (batches.empty() && completions.empty() && errors.empty()) return;
+  // Plain Node-API calls with every status checked: during env teardown (a worker being
+  // terminated) JS cannot run and creating values fails; the data is then dropped
+  // quietly (node-addon-api would try to throw, which is fatal at that point).
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  struct ScopeCloser {
+    napi_env env;
+    napi_handle_scope scope;
+    ~ScopeCloser() { napi_close_handle_scope(env, scope); }
+  } closer{env, scope};
+  napi_value owner = nullptr;
+  if (ctx->owner == nullptr || napi_get_reference_value(env, ctx->owner, &owner) != napi_ok || owner == nullptr) {
+    return;  // the TypeScript object is gone
+  }
+  napi_value undef;
+  if (napi_get_undefined(env, &undef) != napi_ok) return;
+  napi_value js_batches = undef;
+  if (!batches.empty()) {
+    if (napi_create_array_with_length(env, batches.size(), &js_batches) != napi_ok) return;
+    uint32_t i = 0;
+    for (auto& b : batches) {
+      napi_value buf;
+      if (napi_create_buffer_copy(env, b.size(), b.data(), nullptr, &buf) != napi_ok) return;
+      if (napi_set_element(env, js_batches, i++, buf) != napi_ok) return;
+    }
+  }
+  napi_value js_completions = undef;
+  if (!completions.empty()) {
+    void* data = nullptr;
+    napi_value ab;
+    const size_t bytes = completions.size() * sizeof(int32_t);
+    if (napi_create_arraybuffer(env, bytes, &data, &ab) != napi_ok || data == nullptr) return;
+    std::memcpy(data, completions.data(), bytes);
+    if (napi_create_typedarray(env, napi_int32_array, completions.size(), ab, 0, &js_completions) != napi_ok) return;
+  }
+  napi_value js_errors = undef;
+  if (!errors.empty()) {
+    if (napi_create_array_with_length(env, errors.size(), &js_errors) != napi_ok) return;
+    for (uint32_t i = 0; i < errors.size(); i++) {
+      napi_value n;
+      if (napi_create_int32(env, errors[i], &n) != napi_ok || napi_set_element(env, js_errors, i, n) != napi_ok) return;
+    }
+  }
+  napi_value argv[4] = {owner, js_batches, js_completions, js_errors};
+  napi_value result;
+  // An exception thrown here (e.g. an 'error' event nobody listens to) becomes an
+  // uncaught exception, as with net.Socket.
+  napi_call_function(env, undef, js_cb, 4, argv, &result);
+}
+
+void FinalizeTsfn(napi_env env, void* finalize_data, void* /*hint*/) {
+  auto* ctx = static_cast<TsfnContext*>(finalize_data);
+  if (ctx->wrap != nullptr) ctx->wrap->OnTsfnFinalized();
+  if (ctx->owner != nullptr && env != nullptr) napi_delete_reference(env, ctx->owner);
+  delete ctx;
+}
+
+int SetIntOpt(int fd, int level, int name, int value) {
+  return setsockopt(fd, level, name, &value, sizeof value) == 0 ? 0 : errno;
+}
+
+}  // namespace
+
+Napi::Function CanSocketWrap::Init(Napi::Env env) {
+  return DefineClass(env, "CanSocket",
+                     {
+                         InstanceMethod<&CanSocketWrap::Send>("send"),
+                         InstanceMethod<&CanSocketWrap::Close>("close"),
+                         InstanceMethod<&CanSocketWrap::SetFilters>("setFilters"),
+                         InstanceMethod<&CanSocketWrap::SetErrorMask>("setErrorMask"),
+                         InstanceMethod<&CanSocketWrap::SetLoopback>("setLoopback"),
+                         InstanceMethod<&CanSocketWrap::SetReceiveOwnMessages>("setReceiveOwnMessages"),
+                         InstanceMethod<&CanSocketWrap::SetReceiveBufferSize>("setReceiveBufferSize"),
+                         InstanceMethod<&CanSocketWrap::Stats>("stats"),
+                         InstanceMethod<&CanSocketWrap::Ref>("ref"),
+                         InstanceMethod<&CanSocketWrap::Unref>("unref"),
+                         InstanceMethod<&CanSocketWrap::Fd>("fd"),
+                         InstanceMethod<&CanSocketWrap::Rebind>("rebind"),
+                     });
+}
+
+// new CanSocket(owner: object, dispatch: Function, ifname: string, options: object)
+CanSocketWrap::CanSocketWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CanSocketWrap>(info) {
+  Napi::Env env = info.Env();
+  env_ = env;
+  env_state_ = GetEnvState(env);
+  if (info.Length() < 4 || !info[0].IsObject() || !info[1].IsFunction() || !info[2].IsString() ||
+      !info[3].IsObject()) {
+    Napi::TypeError::New(env, "CanSocket(owner, dispatch, interfaceName, options)").ThrowAsJavaScriptException();
+    closed_ = true;
+    return;
+  }
+  core_ = std::make_shared<SocketCore>();
+  core_->ifname = info[2].As<Napi::String>().Utf8Value();
+  const std::string& name = core_->ifname;
+  Napi::Object opts = info[3].As<Napi::Object>();
+  closed_ = true;  // until fully open
+
+  if (name.empty() || name.size() >= IFNAMSIZ || name.find('\0') != std::string::npos) {
+    ThrowErrno(env, name.empty() ? EINVAL : ENAMETOOLONG, "if_nametoindex", name);
+    return;
+  }
+  core_->fd.reset(socket(PF_CAN, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, CAN_RAW));
+  if (!core_->fd) {
+    ThrowErrno(env, errno, "socket", name);
+    return;
+  }
+  const int fd = core_->fd.get();
+  ifreq ifr{};
+  std::memcpy(ifr.ifr_name, name.data(), name.size());
+  if (ioctl(fd, SIOCGIFINDEX, &ifr) != 0) {
+    ThrowErrno(env, errno, "ioctl", name);
+    return;
+  }
+  int err = SetIntOpt(fd, SOL_SOCKET, SO_TIMESTAMP, 1);
+  if (err == 0) err = SetIntOpt(fd, SOL_SOCKET, SO_RXQ_OVFL, 1);
+  if (err != 0) {
+    ThrowErrno(env, err, "setsockopt", name);
+    return;
+  }
+  // Options (each throws on failure).
+  Napi::Value v = opts.Get("filters");
+  if (!v.IsUndefined() && ApplyFilters(env, v) != 0) return;
+  v = opts.Get("errorMask");
+  if (v.IsNumber()) {
+    can_err_mask_t mask = v.As<Napi::Number>().Uint32Value();
+    if (setsockopt(fd, SOL_CAN_RAW, CAN_RAW_ERR_FILTER, &mask, sizeof mask) != 0) {
+      ThrowErrno(env, errno, "setsockopt", name);
+      return;
+    }
+  }
+  v = opts.Get("loopback");
+  if (v.IsBoolean() && (err = SetIntOpt(fd, SOL_CAN_RAW, CAN_RAW_LOOPBACK, v.As<Napi::Boolean>() ? 1 : 0)) != 0) {
+    ThrowErrno(env, err, "setsockopt", name);
+    return;
+  }
+  v = opts.Get("receiveOwnMessages");
+  if (v.IsBoolean() &&
+      (err = SetIntOpt(fd, SOL_CAN_RAW, CAN_RAW_RECV_OWN_MSGS, v.As<Napi::Boolean>() ? 1 : 0)) != 0) {
+    ThrowErrno(env, err, "setsockopt", name);
+    return;
+  }
+  v = opts.Get("receiveBufferSize");
+  if (v.IsNumber()) {
+    int bytes = v.As<Napi::Number>().Int32Value();
+    if (SetIntOpt(fd, SOL_SOCKET, SO_RCVBUFFORCE, bytes) != 0 &&
+        (err = SetIntOpt(fd, SOL_SOCKET, SO_RCVBUF, bytes)) != 0) {
+      ThrowErrno(env, err, "setsockopt", name);
+      return;
+    }
+  }
+  v = opts.Get("txQueueLimit");
+  if (v.IsNumber()) {
+    double lim = v.As<Napi::Number>().DoubleValue();
+    core_->tx_limit = lim <= 0 ? 0 : lim > 1e9 ? 1000000000u : static_cast<size_t>(lim);
+  }
+  sockaddr_can addr{};
+  addr.can_family = AF_CAN;
+  addr.can_ifindex = ifr.ifr_ifindex;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ThrowErrno(env, errno, "bind", name);
+    return;
+  }
+
+  auto* ctx = new TsfnContext();
+  ctx->core = core_;
+  if (napi_create_reference(env, info[0], 1, &ctx->owner) != napi_ok) {
+    delete ctx;
+    Napi::Error::New(env, "napi_create_reference failed").ThrowAsJavaScriptException();
+    return;
+  }
+  ctx->strong = true;
+  napi_value resource_name;
+  napi_create_string_utf8(env, "uvscpd:CanSocket", NAPI_AUTO_LENGTH, &resource_name);
+  napi_threadsafe_function tsfn = nullptr;
+  // At most one call per socket is ever queued (wake_posted), so a tiny queue suffices.
+  napi_status st = napi_create_threadsafe_function(env, info[1], nullptr, resource_name, 4, 1, ctx, FinalizeTsfn, ctx,
+                                                   CallJs, &tsfn);
+  if (st != napi_ok) {
+    napi_delete_reference(env, ctx->owner);
+    delete ctx;
+    Napi::Error::New(env, "napi_create_threadsafe_function failed").ThrowAsJavaScriptException();
+    return;
+  }
+  ctx->wrap = this;
+  ctx_ = ctx;
+  core_->id = Reactor::Instance().NextId();
+  {
+    std::lock_guard<std::mutex> lock(core_->mu);
+    core_->tsfn = tsfn;
+  }
+  err = Reactor::Instance().Add(core_);
+  if (err != 0) {
+    closed_ = false;
+    CloseNative(nullptr);
+    ThrowErrno(env, err, "epoll_ctl", name);
+    return;
+  }
+  closed_ = false;
+  env_state_->live.insert(this);
+}
+
+CanSocketWrap::~CanSocketWrap() {
+  // Garbage-collected (or env teardown) without close(): never leak the descriptor.
+  CloseNative(nullptr);
+  if (ctx_ != nullptr) ctx_->wrap = nullptr;
+}
+
+void CanSocketWrap::CloseNative(std::vector<int32_t>* outcomes) {
+  if (!core_) return;
+  if (env_state_) env_state_->live.erase(this);
+  if (closed_ && core_->closed) return;
+  closed_ = true;
+  Reactor::Instance().Remove(core_);
+  napi_threadsafe_function tsfn = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(core_->mu);
+    if (core_->closed) return;
+    core_->closed = true;
+    tsfn = core_->tsfn;
+    core_->tsfn = nullptr;
+    if (outcomes != nullptr) {
+      outcomes->swap(core_->completions);
+      for (const TxItem& item : core_->txq) {
+        outcomes->push_back(item.seq);
+        outcomes->push_back(ECANCELED);
+      }
+    }
+    core_->txq.clear();
+    core_->ready.clear();
+    core_->completions.clear();
+    core_->socket_errors.clear();
+    core_->fd.reset();  // the one and only close(2) of this socket
+  }
+  if (ctx_ != nullptr && ctx_->strong && ctx_->owner != nullptr) {
+    // A closed socket keeps nothing alive.
+    uint32_t count = 0;
+    napi_reference_unref(env_, ctx_->owner, &count);
+    ctx_->strong = false;
+  }
+  if (tsfn != nullptr) napi_release_threadsafe_function(tsfn, napi_tsfn_abort);
+}
+
+void CanSocketWrap::OnTsfnFinalized() {
+  {
+    std::lock_guard<std::mutex> lock(core_->mu);
+    core_->tsfn = nullptr;
+  }
+  if (ctx_ != nullptr) {
+    ctx_->strong = false;  // the reference is deleted by the finalizer
+    ctx_ = nullptr;
+  }
+  CloseNative(nullptr);
+}
+
+bool CanSocketWrap::CheckOpen(Napi::Env env) {
+  if (!closed_) return true;
+  Napi::Error e = ErrnoError(env, EBADF, "send", core_ ? core_->ifname : std::string());
+  e.Value().Set("code", Napi::String::New(env, "ERR_SOCKET_CLOSED"));
+  e.ThrowAsJavaScriptException();
+  return false;
+}
+
+int CanSocketWrap::ApplyFilters(Napi::Env env, const Napi::Value& v) {
+  std::vector<can_filter> filters;
+  bool custom = true;
+  if (v.IsNull()) {
+    custom = false;
+    filters.push_back(can_filter{0, 0});  // the kernel default: receive everything
+  } else if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_uint32_array) {
+    Napi::Uint32Array a = v.As<Napi::Uint32Array>();
+    size_t n = a.ElementLength() / 2;
+    if (a.ElementLength() % 2 != 0 || n > CAN_RAW_FILTER_MAX) {
+      Napi::RangeError::New(env, "filters: at most 512 (id, mask) pairs").ThrowAsJavaScriptException();
+      return EINVAL;
+    }
+    filters.resize(n);
+    for (size_t i = 0; i < n; i++) {
+      filters[i].can_id = a[2 * i];
+      filters[i].can_mask = a[2 * i + 1];
+    }
+  } else {
+    Napi::TypeError::New(env, "filters must be a Uint32Array of (id, mask) pairs or null").ThrowAsJavaScriptException();
+    return EINVAL;
+  }
+  std::lock_guard<std::mutex> lock(core_->mu);
+  const void* p = filters.empty() ? nullptr : filters.data();
+  socklen_t len = static_cast<socklen_t>(filters.size() * sizeof(can_filter));
+  if (setsockopt(core_->fd.get(), SOL_CAN_RAW, CAN_RAW_FILTER, p, len) != 0) {
+    int err = errno;
+    ThrowErrno(env, err, "setsockopt", core_->ifname);
+    return err;
+  }
+  core_->filters_custom = custom;
+  core_->filters = std::move(filters);
+  return 0;
+}
+
+// send(frames: Buffer, count: number, firstSeq: number)
+//   -> count (all taken) | [sent, parked, errno]
+Napi::Value CanSocketWrap::Send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env)) return env.Undefined();
+  if (info.Length() < 3 || !info[0].IsBuffer() || !info[1].IsNumber() || !info[2].IsNumber()) {
+    Napi::TypeError::New(env, "send(buffer, count, firstSeq)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Buffer<uint8_t> buf = info[0].As<Napi::Buffer<uint8_t>>();
+  int64_t count = info[1].As<Napi::Number>().Int64Value();
+  int32_t seq = info[2].As<Napi::Number>().Int32Value();
+  if (count < 0 || static_cast<uint64_t>(count) * kTxRecordSize > buf.Length()) {
+    Napi::RangeError::New(env, "send: count exceeds the buffer").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::vector<can_frame> frames(static_cast<size_t>(count));
+  const uint8_t* p = buf.Data();
+  for (size_t i = 0; i < frames.size(); i++, p += kTxRecordSize) {
+    can_frame& f = frames[i];
+    std::memset(&f, 0, sizeof f);
+    f.can_id = GetU32LE(p);
+    uint8_t len = p[4];
+    if (len > CAN_MAX_DLEN) len = CAN_MAX_DLEN;
+    f.len = len;
+    if (!(f.can_id & CAN_RTR_FLAG)) std::memcpy(f.data, p + 8, len);
+  }
+  SendResult r = SendFrames(core_.get(), frames.data(), static_cast<uint32_t>(frames.size()), seq);
+  if (r.sent == frames.size()) return Napi::Number::New(env, r.sent);
+  Napi::Array out = Napi::Array::New(env, 3);
+  out.Set(0u, Napi::Number::New(env, r.sent));
+  out.Set(1u, Napi::Number::New(env, r.parked));
+  out.Set(2u, Napi::Number::New(env, r.err));
+  return out;
+}
+
+// close() -> Int32Array of (seq, errno) outcomes not yet delivered | undefined
+Napi::Value CanSocketWrap::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<int32_t> outcomes;
+  CloseNative(&outcomes);
+  if (outcomes.empty()) return env.Undefined();
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, outcomes.size() * sizeof(int32_t));
+  if (env.IsExceptionPending()) return env.Undefined();
+  std::memcpy(ab.Data(), outcomes.data(), outcomes.size() * sizeof(int32_t));
+  return Napi::Int32Array::New(env, outcomes.size(), ab, 0);
+}
+
+Napi::Value CanSocketWrap::SetFilters(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env)) return env.Undefined();
+  ApplyFilters(env, info.Length() > 0 ? info[0] : env.Null());
+  return env.Undefined();
+}
+
+Napi::Value CanSocketWrap::SetErrorMask(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env)) return env.Undefined();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "setErrorMask(mask: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  can_err_mask_t mask = info[0].As<Napi::Number>().Uint32Value();
+  std::lock_guard<std::mutex> lock(core_->mu);
+  if (setsockopt(core_->fd.get(), SOL_CAN_RAW, CAN_RAW_ERR_FILTER, &mask, sizeof mask) != 0) {
+    ThrowErrno(env, errno, "setsockopt", core_->ifname);
+  }
+  return env.Undefined();
+}
+
+Napi::Value CanSocketWrap::SetLoopback(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env)) return env.Undefined();
+  bool on = info.Length() > 0 && info[0].ToBoolean().Value();
+  std::lock_guard<std::mutex> lock(core_->mu);
+  int err = SetIntOpt(core_->fd.get(), SOL_CAN_RAW, CAN_RAW_LOOPBACK, on ? 1 : 0);
+  if (err != 0) ThrowErrno(env, err, "setsockopt", core_->ifname);
+  return env.Undefined();
+}
+
+Napi::Value CanSocketWrap::SetReceiveOwnMessages(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env)) return env.Undefined();
+  bool on = info.Length() > 0 && info[0].ToBoolean().Value();
+  std::lock_guard<std::mutex> lock(core_->mu);
+  int err = SetIntOpt(core_->fd.get(), SOL_CAN_RAW, CAN_RAW_RECV_OWN_MSGS, on ? 1 : 0);
+  if (err != 0) ThrowErrno(env, err, "setsockopt", core_->ifname);
+  return env.Undefined();
+}
+
+Napi::Value CanSocketWrap::SetReceiveBufferSize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env)) return env.Undefined();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "setReceiveBufferSize(bytes: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int bytes = info[0].As<Napi::Number>().Int32Value();
+  std::lock_guard<std::mutex> lock(core_->mu);
+  const int fd = core_->fd.get();
+  int err = 0;
+  if (SetIntOpt(fd, SOL_SOCKET, SO_RCVBUFFORCE, bytes) != 0 && (err = SetIntOpt(fd, SOL_SOCKET, SO_RCVBUF, bytes)) != 0) {
+    ThrowErrno(env, err, "setsockopt", core_->ifname);
+    return env.Undefined();
+  }
+  int granted = 0;
+  socklen_t len = sizeof granted;
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &len) != 0) {
+    ThrowErrno(env, errno, "getsockopt", core_->ifname);
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, granted);
+}
+
+Napi::Value CanSocketWrap::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  if (!core_) return o;
+  SocketStats s;
+  size_t depth;
+  {
+    std::lock_guard<std::mutex> lock(core_->mu);
+#ifdef SO_MEMINFO
+    // SO_RXQ_OVFL only arrives with a received frame; SO_MEMINFO has the drop count now.
+    if (core_->fd) {
+      uint32_t mem[SK_MEMINFO_VARS] = {};
+      socklen_t len = sizeof mem;
+      if (getsockopt(core_->fd.get(), SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 && len > SK_MEMINFO_DROPS * sizeof(uint32_t) &&
+          mem[SK_MEMINFO_DROPS] > core_->stats.kernel_drops) {
+        core_->stats.kernel_drops = mem[SK_MEMINFO_DROPS];
+      }
+    }
+#endif
+    s = core_->stats;
+    depth = core_->txq.size();
+  }
+  auto num = [&](uint64_t v) { return Napi::Number::New(env, static_cast<double>(v)); };
+  o.Set("rxFrames", num(s.rx_frames));
+  o.Set("rxBytes", num(s.rx_bytes));
+  o.Set("txFrames", num(s.tx_frames));
+  o.Set("txBytes", num(s.tx_bytes));
+  o.Set("kernelDrops", num(s.kernel_drops));
+  o.Set("txQueueDepth", num(depth));
+  o.Set("txErrors", num(s.tx_errors));
+  o.Set("errorFrames", num(s.error_frames));
+  o.Set("errors", num(s.errors));
+  return o;
+}
+
+Napi::Value CanSocketWrap::Ref(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_ || ctx_ == nullptr) return env.Undefined();
+  napi_threadsafe_function tsfn;
+  {
+    std::lock_guard<std::mutex> lock(core_->mu);
+    tsfn = core_->tsfn;
+  }
+  if (tsfn != nullptr) napi_ref_threadsafe_function(env, tsfn);
+  if (!ctx_->strong) {
+    uint32_t count = 0;
+    napi_reference_ref(env, ctx_->owner, &count);
+    ctx_->strong = true;
+  }
+  return env.Undefined();
+}
+
+Napi::Value CanSocketWrap::Unref(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_ || ctx_ == nullptr) return env.Undefined();
+  napi_threadsafe_function tsfn;
+  {
+    std::lock_guard<std::mutex> lock(core_->mu);
+    tsfn = core_->tsfn;
+  }
+  if (tsfn != nullptr) napi_unref_threadsafe_function(env, tsfn);
+  if (ctx_->strong) {
+    // Unreferenced and unreachable: the socket may be garbage-collected (and closed).
+    uint32_t count = 0;
+    napi_reference_unref(env, ctx_->owner, &count);
+    ctx_->strong = false;
+  }
+  return env.Undefined();
+}
+
+// fd() -> number (-1 when closed); for diagnostics and tests.
+Napi::Value CanSocketWrap::Fd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!core_) return Napi::Number::New(env, -1);
+  std::lock_guard<std::mutex> lock(core_->mu);
+  return Napi::Number::New(env, core_->fd.get());
+}
+
+// rebind() -> 0 | errno: after ENODEV (interface removed, socket unbound by the kernel),
+// binds again to the interface of the same name if it exists again. 0 when not needed.
+Napi::Value CanSocketWrap::Rebind(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_ || !core_) return Napi::Number::New(env, EBADF);
+  std::lock_guard<std::mutex> lock(core_->mu);
+  if (!core_->needs_rebind) return Napi::Number::New(env, 0);
+  return Napi::Number::New(env, RebindLocked(core_.get()));
+}
+
+}  // namespace uvscpd

@@ -1,0 +1,529 @@
+// reactor.cc - see reactor.h.
+#include "reactor.h"
+
+#include <errno.h>
+#include <linux/can/raw.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace uvscpd {
+
+namespace {
+
+constexpr uint64_t kWakeId = 0;
+constexpr auto kBackoffMin = std::chrono::milliseconds(1);
+constexpr auto kBackoffMax = std::chrono::milliseconds(8);
+
+void PutU32LE(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v);
+  p[1] = static_cast<uint8_t>(v >> 8);
+  p[2] = static_cast<uint8_t>(v >> 16);
+  p[3] = static_cast<uint8_t>(v >> 24);
+}
+
+void PutF64LE(uint8_t* p, double d) {
+  uint64_t v;
+  static_assert(sizeof v == sizeof d, "double is not 64 bits");
+  std::memcpy(&v, &d, sizeof v);
+  for (int i = 0; i < 8; i++) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+double NowMicros() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec / 1000);
+}
+
+}  // namespace
+
+// Receive buffers of the reactor thread (the only reader).
+struct RxBuffers {
+  canfd_frame frames[kBatchFrames];
+  iovec iov[kBatchFrames];
+  mmsghdr msgs[kBatchFrames];
+  // Room for SCM_TIMESTAMP (timeval) and SO_RXQ_OVFL (u32), generously sized.
+  alignas(cmsghdr) uint8_t control[kBatchFrames][CMSG_SPACE(sizeof(timeval)) + CMSG_SPACE(sizeof(timespec)) +
+                                                 CMSG_SPACE(sizeof(uint32_t)) + 64];
+};
+
+// ---------------------------------------------------------------------------------
+// SocketCore
+
+void SocketCore::UpdateEpollLocked() {
+  if (!registered || closed) return;
+  uint32_t want = 0;
+  if (!paused) want |= EPOLLIN;
+  if (!txq.empty() && !tx_backoff) want |= EPOLLOUT;
+  if (want == epoll_mask) return;
+  epoll_mask = want;
+  Reactor::Instance().Modify(this, want);
+}
+
+bool SocketCore::PostWakeLocked() {
+  if (wake_posted || closed || tsfn == nullptr) return true;
+  napi_status st = napi_call_threadsafe_function(tsfn, nullptr, napi_tsfn_nonblocking);
+  if (st == napi_ok) {
+    wake_posted = true;
+    return true;
+  }
+  return st != napi_queue_full;  // napi_closing: the socket is going away anyway
+}
+
+void SocketCore::ReportErrorLocked(int err, bool from_send) {
+  const bool link = err == ENETDOWN || err == ENODEV;
+  if (from_send && (!link || down_reported)) return;
+  if (link) down_reported = true;
+  if (err == ENODEV) needs_rebind = true;
+  stats.errors++;
+  socket_errors.push_back(err);
+  PostWakeLocked();
+}
+
+// ---------------------------------------------------------------------------------
+// Reactor
+
+Reactor& Reactor::Instance() {
+  // Deliberately leaked: must outlive every env, including at process exit.
+  static Reactor* instance = new Reactor();
+  return *instance;
+}
+
+uint64_t Reactor::NextId() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return next_id_++;
+}
+
+int Reactor::Add(const std::shared_ptr<SocketCore>& core) {
+  std::lock_guard<std::mutex> life(lifecycle_mu_);
+  bool start = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!thread_.joinable()) {
+      UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
+      if (!ep) return errno;
+      UniqueFd ev(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+      if (!ev) return errno;
+      epoll_event e{};
+      e.events = EPOLLIN;
+      e.data.u64 = kWakeId;
+      if (epoll_ctl(ep.get(), EPOLL_CTL_ADD, ev.get(), &e) != 0) return errno;
+      epfd_ = std::move(ep);
+      evfd_ = std::move(ev);
+      stop_ = false;
+      start = true;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> clock(core->mu);
+    epoll_event e{};
+    e.events = EPOLLIN;
+    e.data.u64 = core->id;
+    if (epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, core->fd.get(), &e) != 0) {
+      int err = errno;
+      if (start) {
+        epfd_.reset();
+        evfd_.reset();
+      }
+      return err;
+    }
+    core->registered = true;
+    core->epoll_mask = EPOLLIN;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sockets_[core->id] = core;
+  }
+  if (start) thread_ = std::thread([this] { Run(); });
+  return 0;
+}
+
+void Reactor::Remove(const std::shared_ptr<SocketCore>& core) {
+  std::lock_guard<std::mutex> life(lifecycle_mu_);
+  {
+    std::lock_guard<std::mutex> clock(core->mu);
+    if (!core->registered) return;
+    core->registered = false;
+    if (core->fd) epoll_ctl(epfd_.get(), EPOLL_CTL_DEL, core->fd.get(), nullptr);
+  }
+  bool last = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sockets_.erase(core->id);
+    if (sockets_.empty()) {
+      stop_ = true;
+      last = true;
+      uint64_t one = 1;
+      ssize_t w = write(evfd_.get(), &one, sizeof one);
+      (void)w;  // eventfd counter cannot overflow here; a failure would only mean "already signalled"
+    }
+  }
+  if (last && thread_.joinable()) {
+    thread_.join();  // the reactor never waits for JS, so this is short
+    std::lock_guard<std::mutex> lock(mu_);
+    if (sockets_.empty()) {
+      epfd_.reset();
+      evfd_.reset();
+    }
+  }
+}
+
+void Reactor::Modify(SocketCore* core, uint32_t events) {
+  epoll_event e{};
+  e.events = events;
+  e.data.u64 = core->id;
+  epoll_ctl(epfd_.get(), EPOLL_CTL_MOD, core->fd.get(), &e);
+}
+
+void Reactor::ScheduleRetry(const std::shared_ptr<SocketCore>& core, std::chrono::milliseconds delay) {
+  retries_.push_back(Retry{core, std::chrono::steady_clock::now() + delay, false});
+}
+
+void Reactor::Run() {
+  constexpr int kMaxEvents = 64;
+  epoll_event events[kMaxEvents];
+  auto rx = std::make_unique<RxBuffers>();
+  rx_ = rx.get();
+  int epfd;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    epfd = epfd_.get();
+  }
+  for (;;) {
+    int timeout = -1;
+    if (!retries_.empty()) {
+      auto now = std::chrono::steady_clock::now();
+      auto due = retries_.front().due;
+      for (const auto& r : retries_) due = std::min(due, r.due);
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(due - now).count();
+      timeout = ms <= 0 ? 0 : static_cast<int>(ms) + 1;
+    }
+    int n = epoll_wait(epfd, events, kMaxEvents, timeout);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      n = 0;  // cannot happen with valid arguments; keep serving retries
+    }
+    for (int i = 0; i < n; i++) {
+      uint64_t id = events[i].data.u64;
+      if (id == kWakeId) {
+        uint64_t v;
+        ssize_t r = read(evfd_.get(), &v, sizeof v);
+        (void)r;
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stop_ && sockets_.empty()) {
+          retries_.clear();
+          backoff_.clear();
+          stop_ = false;
+          return;
+        }
+        continue;
+      }
+      std::shared_ptr<SocketCore> core;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto it = sockets_.find(id);
+        if (it != sockets_.end()) core = it->second;
+      }
+      if (core) HandleEvents(core, events[i].events);
+    }
+    if (!retries_.empty()) {
+      auto now = std::chrono::steady_clock::now();
+      std::vector<Retry> due;
+      auto it = std::partition(retries_.begin(), retries_.end(), [&](const Retry& r) { return r.due > now; });
+      due.assign(it, retries_.end());
+      retries_.erase(it, retries_.end());
+      for (auto& r : due) {
+        auto core = r.core.lock();
+        if (!core) continue;
+        if (r.wake_only) {
+          std::lock_guard<std::mutex> clock(core->mu);
+          if (!core->PostWakeLocked()) retries_.push_back(Retry{core, now + kBackoffMin, true});
+          continue;
+        }
+        {
+          std::lock_guard<std::mutex> clock(core->mu);
+          if (core->closed) continue;
+          core->tx_backoff = false;
+        }
+        FlushSocket(core);
+      }
+    }
+    {
+      // Forget backoff state of sockets that are gone.
+      std::lock_guard<std::mutex> lock(mu_);
+      if (backoff_.size() > sockets_.size()) {
+        for (auto it = backoff_.begin(); it != backoff_.end();) {
+          it = sockets_.count(it->first) ? std::next(it) : backoff_.erase(it);
+        }
+      }
+    }
+  }
+}
+
+void Reactor::HandleEvents(const std::shared_ptr<SocketCore>& core, uint32_t events) {
+  if (events & (EPOLLERR | EPOLLHUP)) {
+    std::lock_guard<std::mutex> clock(core->mu);
+    if (!core->closed) ReadSocketError(core.get());
+  }
+  if (events & EPOLLIN) ReadSocket(core);
+  if (events & EPOLLOUT) FlushSocket(core);
+}
+
+// Reads and clears the pending socket error (caller holds mu). Reading SO_ERROR resets
+// sk_err, so a level-triggered EPOLLERR does not fire again until the next transition.
+void Reactor::ReadSocketError(SocketCore* core) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(core->fd.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (err == 0) {
+    // EPOLLERR without sk_err: drain the error queue so the event cannot repeat.
+    uint8_t buf[256];
+    for (int i = 0; i < 64; i++) {
+      if (recv(core->fd.get(), buf, sizeof buf, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;
+    }
+    return;
+  }
+  core->ReportErrorLocked(err, false);
+}
+
+void Reactor::ReadSocket(const std::shared_ptr<SocketCore>& core) {
+  RxBuffers* rx = rx_;
+  std::lock_guard<std::mutex> clock(core->mu);
+  if (core->closed || core->paused) return;
+  bool wake_failed = false;
+  for (unsigned round = 0; round < kBatchesPerWakeup; round++) {
+    for (unsigned i = 0; i < kBatchFrames; i++) {
+      rx->iov[i].iov_base = &rx->frames[i];
+      rx->iov[i].iov_len = sizeof(rx->frames[i]);
+      std::memset(&rx->msgs[i].msg_hdr, 0, sizeof(rx->msgs[i].msg_hdr));
+      rx->msgs[i].msg_hdr.msg_iov = &rx->iov[i];
+      rx->msgs[i].msg_hdr.msg_iovlen = 1;
+      rx->msgs[i].msg_hdr.msg_control = rx->control[i];
+      rx->msgs[i].msg_hdr.msg_controllen = sizeof(rx->control[i]);
+      rx->msgs[i].msg_len = 0;
+    }
+    int n = recvmmsg(core->fd.get(), rx->msgs, kBatchFrames, MSG_DONTWAIT, nullptr);
+    if (n < 0) {
+      int err = errno;
+      if (err == EINTR) continue;
+      if (err != EAGAIN && err != EWOULDBLOCK) {
+        // The receive path reports (and clears) a pending socket error: surface it.
+        core->ReportErrorLocked(err, false);
+      }
+      break;
+    }
+    if (n == 0) break;
+    core->down_reported = false;  // frames flow: the interface is up
+    std::vector<uint8_t> batch(static_cast<size_t>(n) * kRecordSize, 0);
+    size_t count = 0;
+    for (int i = 0; i < n; i++) {
+      const mmsghdr& m = rx->msgs[i];
+      if (m.msg_len < CAN_MTU) continue;  // malformed: never happens with CAN_RAW
+      const canfd_frame& f = rx->frames[i];
+      double ts = -1;
+      uint32_t drops = 0;
+      bool have_drops = false;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&m.msg_hdr), c)) {
+        if (c->cmsg_level != SOL_SOCKET) continue;
+        if (c->cmsg_type == SCM_TIMESTAMP && c->cmsg_len >= CMSG_LEN(sizeof(timeval))) {
+          timeval tv;
+          std::memcpy(&tv, CMSG_DATA(c), sizeof tv);
+          ts = static_cast<double>(tv.tv_sec) * 1e6 + static_cast<double>(tv.tv_usec);
+        } else if (c->cmsg_type == SO_RXQ_OVFL && c->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
+          std::memcpy(&drops, CMSG_DATA(c), sizeof drops);
+          have_drops = true;
+        }
+      }
+      if (ts < 0) ts = NowMicros();
+      if (have_drops && drops > core->stats.kernel_drops) core->stats.kernel_drops = drops;
+      const bool fd = m.msg_len == CANFD_MTU;
+      size_t len = std::min<size_t>(f.len, fd ? CANFD_MAX_DLEN : CAN_MAX_DLEN);
+      len = std::min(len, kRecordDataCapacity);
+      uint8_t* rec = batch.data() + count * kRecordSize;
+      PutU32LE(rec, f.can_id);
+      rec[4] = static_cast<uint8_t>(len);
+      rec[5] = fd ? static_cast<uint8_t>(0x01 | ((f.flags & CANFD_BRS) ? 0x02 : 0) | ((f.flags & CANFD_ESI) ? 0x04 : 0)) : 0;
+      PutF64LE(rec + 8, ts);
+      std::memcpy(rec + 16, f.data, len);
+      core->stats.rx_frames++;
+      core->stats.rx_bytes += len;
+      if (f.can_id & CAN_ERR_FLAG) core->stats.error_frames++;
+      count++;
+    }
+    if (count > 0) {
+      batch.resize(count * kRecordSize);
+      core->ready.push_back(std::move(batch));
+      if (!core->PostWakeLocked()) wake_failed = true;
+    }
+    if (core->ready.size() >= kMaxReadyBatches || wake_failed) {
+      core->paused = true;  // JS is behind: let the kernel buffer absorb the burst
+      core->UpdateEpollLocked();
+      break;
+    }
+    if (static_cast<unsigned>(n) < kBatchFrames) break;  // drained
+  }
+  if (wake_failed) retries_.push_back(Retry{core, std::chrono::steady_clock::now() + kBackoffMin, true});
+}
+
+void Reactor::FlushSocket(const std::shared_ptr<SocketCore>& core) {
+  std::lock_guard<std::mutex> clock(core->mu);
+  if (core->closed) return;
+  mmsghdr msgs[kBatchFrames];
+  iovec iov[kBatchFrames];
+  bool enobufs = false;
+  bool progressed = false;
+  while (!core->txq.empty()) {
+    unsigned k = static_cast<unsigned>(std::min<size_t>(core->txq.size(), kBatchFrames));
+    for (unsigned i = 0; i < k; i++) {
+      iov[i].iov_base = &core->txq[i].frame;
+      iov[i].iov_len = sizeof(can_frame);
+      std::memset(&msgs[i], 0, sizeof msgs[i]);
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int r = sendmmsg(core->fd.get(), msgs, k, MSG_DONTWAIT);
+    if (r > 0) {
+      progressed = true;
+      core->down_reported = false;
+      for (int i = 0; i < r; i++) {
+        const TxItem& item = core->txq.front();
+        core->stats.tx_frames++;
+        core->stats.tx_bytes += item.frame.len;
+        core->completions.push_back(item.seq);
+        core->completions.push_back(0);
+        core->txq.pop_front();
+      }
+      continue;
+    }
+    int err = r < 0 ? errno : EAGAIN;
+    if (err == EINTR) continue;
+    if (err == EAGAIN || err == EWOULDBLOCK) break;  // EPOLLOUT will tell us
+    if (err == ENOBUFS) {
+      enobufs = true;  // qdisc full: the socket still polls writable, so use a timer
+      break;
+    }
+    if (err == ENXIO && core->needs_rebind) err = ENODEV;
+    core->ReportErrorLocked(err, true);
+    const TxItem& item = core->txq.front();
+    core->stats.tx_errors++;
+    core->completions.push_back(item.seq);
+    core->completions.push_back(err);
+    core->txq.pop_front();
+    progressed = true;
+  }
+  auto& backoff = backoff_[core->id];
+  if (progressed || backoff.count() == 0) backoff = kBackoffMin;
+  if (enobufs) {
+    core->tx_backoff = true;
+    ScheduleRetry(core, backoff);
+    backoff = std::min(backoff * 2, kBackoffMax);
+  } else {
+    core->tx_backoff = false;
+  }
+  core->UpdateEpollLocked();
+  if (!core->completions.empty() && !core->PostWakeLocked()) {
+    retries_.push_back(Retry{core, std::chrono::steady_clock::now() + kBackoffMin, true});
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// JS-thread send path
+
+int RebindLocked(SocketCore* core) {
+  unsigned idx = if_nametoindex(core->ifname.c_str());
+  if (idx == 0) return errno == ENXIO ? ENODEV : errno;
+  // The kernel dropped the socket's filters with the interface: set them again (the
+  // default, receive-all, included).
+  const can_filter all{0, 0};
+  const void* p = core->filters_custom ? (core->filters.empty() ? nullptr : core->filters.data()) : &all;
+  socklen_t len = core->filters_custom ? static_cast<socklen_t>(core->filters.size() * sizeof(can_filter))
+                                       : static_cast<socklen_t>(sizeof all);
+  if (setsockopt(core->fd.get(), SOL_CAN_RAW, CAN_RAW_FILTER, p, len) != 0) return errno;
+  sockaddr_can addr{};
+  addr.can_family = AF_CAN;
+  addr.can_ifindex = static_cast<int>(idx);
+  if (bind(core->fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return errno;
+  core->needs_rebind = false;
+  return 0;
+}
+
+SendResult SendFrames(SocketCore* core, const can_frame* frames, uint32_t count, int32_t first_seq) {
+  SendResult res;
+  std::lock_guard<std::mutex> clock(core->mu);
+  if (core->closed) {
+    res.err = EBADF;
+    return res;
+  }
+  if (core->needs_rebind) {
+    int err = RebindLocked(core);
+    if (err != 0) {
+      res.err = err;
+      core->stats.tx_errors += count;
+      return res;
+    }
+  }
+  uint32_t i = 0;
+  int err = 0;
+  if (core->txq.empty()) {
+    mmsghdr msgs[kBatchFrames];
+    iovec iov[kBatchFrames];
+    while (i < count) {
+      unsigned k = std::min<uint32_t>(count - i, kBatchFrames);
+      for (unsigned j = 0; j < k; j++) {
+        iov[j].iov_base = const_cast<can_frame*>(&frames[i + j]);
+        iov[j].iov_len = sizeof(can_frame);
+        std::memset(&msgs[j], 0, sizeof msgs[j]);
+        msgs[j].msg_hdr.msg_iov = &iov[j];
+        msgs[j].msg_hdr.msg_iovlen = 1;
+      }
+      int r = sendmmsg(core->fd.get(), msgs, k, MSG_DONTWAIT);
+      if (r > 0) {
+        core->down_reported = false;
+        for (int j = 0; j < r; j++) {
+          core->stats.tx_frames++;
+          core->stats.tx_bytes += frames[i + j].len;
+        }
+        i += static_cast<uint32_t>(r);
+        continue;
+      }
+      err = r < 0 ? errno : EAGAIN;
+      if (err == EINTR) {
+        err = 0;
+        continue;
+      }
+      break;
+    }
+    res.sent = i;
+    if (i == count) return res;
+    if (err == EWOULDBLOCK) err = EAGAIN;
+    if (err != EAGAIN && err != ENOBUFS) {
+      if (err == ENXIO && core->needs_rebind) err = ENODEV;
+      core->ReportErrorLocked(err, true);
+      res.err = err;
+      core->stats.tx_errors += count - i;
+      return res;
+    }
+  }
+  // Park the rest behind any frames already waiting (keeps the order).
+  while (i < count && core->txq.size() < core->tx_limit) {
+    core->txq.push_back(TxItem{frames[i], static_cast<int32_t>(static_cast<uint32_t>(first_seq) + i)});
+    i++;
+    res.parked++;
+  }
+  if (i < count) {
+    res.err = ENOBUFS;  // the native queue is full too
+    core->stats.tx_errors += count - i;
+  }
+  core->UpdateEpollLocked();  // arms EPOLLOUT (unless the reactor is in ENOBUFS backoff)
+  return res;
+}
+
+}  // namespace uvscpd

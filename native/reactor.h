@@ -1,0 +1,158 @@
+// reactor.h - the process-wide epoll thread that serves every open CAN socket.
+//
+// Threads:
+//  * JS threads (the main thread and any worker) create, configure, send on and close
+//    sockets. Each SocketCore belongs to exactly one JS thread (its env).
+//  * One reactor thread, started with the first socket and joined when the last one is
+//    removed, blocks in epoll_wait over every socket plus an eventfd (shutdown wake-up).
+//    It reads (recvmmsg), flushes parked TX frames (sendmmsg) and reports socket errors;
+//    it never calls into JavaScript and never blocks on a JS thread: results are queued
+//    on the SocketCore and JS is woken through the socket's thread-safe function.
+//
+// Locking: Reactor::mu_ guards the id -> socket map; SocketCore::mu guards everything in
+// a socket (fd, queues, flags, statistics). The reactor never holds both at once.
+// lifecycle_mu_ (JS threads only) serialises thread start/stop in Add/Remove.
+#pragma once
+
+#include <linux/can.h>
+#include <node_api.h>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "unique_fd.h"
+
+namespace uvscpd {
+
+struct RxBuffers;
+
+// Size of one record delivered to JS (see lib/can/record.ts).
+constexpr size_t kRecordSize = 80;
+constexpr size_t kRecordDataCapacity = 64;
+// Frames read per recvmmsg call, and so the largest batch.
+constexpr unsigned kBatchFrames = 64;
+// Batches a socket may have waiting for JS before the reactor stops reading it.
+constexpr size_t kMaxReadyBatches = 8;
+// Batches read from one socket per readiness event (fairness between sockets).
+constexpr unsigned kBatchesPerWakeup = 4;
+
+struct TxItem {
+  can_frame frame;
+  int32_t seq;
+};
+
+struct SocketStats {
+  uint64_t rx_frames = 0;
+  uint64_t rx_bytes = 0;
+  uint64_t tx_frames = 0;
+  uint64_t tx_bytes = 0;
+  uint64_t kernel_drops = 0;
+  uint64_t tx_errors = 0;
+  uint64_t error_frames = 0;
+  uint64_t errors = 0;
+};
+
+struct SocketCore {
+  std::mutex mu;
+  uint64_t id = 0;
+  std::string ifname;
+  UniqueFd fd;
+
+  // Lifecycle (all under mu).
+  bool closed = false;
+  bool registered = false;       // in the reactor's epoll set
+  uint32_t epoll_mask = 0;       // events currently registered
+  napi_threadsafe_function tsfn = nullptr;  // valid while !closed
+  bool wake_posted = false;      // a TSFN call is queued and not yet run
+
+  // Receive side.
+  bool paused = false;           // EPOLLIN removed: JS has kMaxReadyBatches waiting
+  std::deque<std::vector<uint8_t>> ready;  // batches of records for JS
+
+  // Transmit side.
+  std::deque<TxItem> txq;        // frames parked after EAGAIN/ENOBUFS
+  size_t tx_limit = 1024;
+  bool tx_backoff = false;       // ENOBUFS: retry on a timer instead of EPOLLOUT
+  std::vector<int32_t> completions;  // (seq, errno) pairs for parked frames
+
+  // Socket errors (errno values) read with SO_ERROR, for JS.
+  std::vector<int32_t> socket_errors;
+  bool needs_rebind = false;     // ENODEV: the kernel unbound the socket
+  bool down_reported = false;    // an ENETDOWN/ENODEV went to JS; cleared by traffic
+  bool filters_custom = false;
+  std::vector<can_filter> filters;
+
+  SocketStats stats;
+
+  // Computes the wanted epoll events and applies them (caller holds mu).
+  void UpdateEpollLocked();
+  // Queues a wake-up of JS (caller holds mu). Returns false if the TSFN queue was full.
+  bool PostWakeLocked();
+  // Records a socket error for an 'error' event (caller holds mu). `from_send`: the error
+  // came from a send, which consumes the kernel's pending sk_err, so report it unless
+  // this down state was already reported.
+  void ReportErrorLocked(int err, bool from_send);
+};
+
+class Reactor {
+ public:
+  static Reactor& Instance();
+
+  // Registers an open socket; starts the thread when it is the first. Returns 0 or errno.
+  int Add(const std::shared_ptr<SocketCore>& core);
+  // Unregisters (idempotent); joins the thread when it was the last socket.
+  void Remove(const std::shared_ptr<SocketCore>& core);
+  // epoll_ctl MOD from any thread (caller holds core->mu).
+  void Modify(SocketCore* core, uint32_t events);
+
+  uint64_t NextId();
+
+ private:
+  Reactor() = default;
+  void Run();
+  void HandleEvents(const std::shared_ptr<SocketCore>& core, uint32_t events);
+  void ReadSocket(const std::shared_ptr<SocketCore>& core);
+  void FlushSocket(const std::shared_ptr<SocketCore>& core);
+  void ReadSocketError(SocketCore* core);
+  void ScheduleRetry(const std::shared_ptr<SocketCore>& core, std::chrono::milliseconds delay);
+
+  std::mutex lifecycle_mu_;
+  std::mutex mu_;
+  std::unordered_map<uint64_t, std::shared_ptr<SocketCore>> sockets_;
+  UniqueFd epfd_;
+  UniqueFd evfd_;
+  std::thread thread_;
+  bool stop_ = false;
+  uint64_t next_id_ = 1;
+
+  // Reactor-thread-only state.
+  RxBuffers* rx_ = nullptr;  // receive buffers, owned by Run()
+  struct Retry {
+    std::weak_ptr<SocketCore> core;
+    std::chrono::steady_clock::time_point due;
+    bool wake_only;
+  };
+  std::vector<Retry> retries_;
+  std::unordered_map<uint64_t, std::chrono::milliseconds> backoff_;
+};
+
+// Sends frames from the JS thread. Result: `sent` frames taken by the kernel, then
+// `parked` frames put on the native queue, the rest failed with `err`.
+struct SendResult {
+  uint32_t sent = 0;
+  uint32_t parked = 0;
+  int err = 0;
+};
+SendResult SendFrames(SocketCore* core, const can_frame* frames, uint32_t count, int32_t first_seq);
+
+// Re-binds a socket the kernel unbound after its interface was removed (caller holds mu).
+int RebindLocked(SocketCore* core);
+
+}  // namespace uvscpd
