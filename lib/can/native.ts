@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import type { CanSocketStats } from './types.js';
 
 /** The shape of the compiled addon (native/addon.cc). Internal to lib/can. */
 export interface NativeAddon {
@@ -48,17 +49,7 @@ export interface NativeCanSocket {
   setLoopback(on: boolean): void;
   setReceiveOwnMessages(on: boolean): void;
   setReceiveBufferSize(bytes: number): number;
-  stats(): {
-    rxFrames: number;
-    rxBytes: number;
-    txFrames: number;
-    txBytes: number;
-    kernelDrops: number;
-    txQueueDepth: number;
-    txErrors: number;
-    errorFrames: number;
-    errors: number;
-  };
+  stats(): CanSocketStats;
   ref(): void;
   unref(): void;
   fd(): number;
