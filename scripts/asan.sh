@@ -26,8 +26,8 @@ burst=${UVSCPD_TEST_BURST_FRAMES:-20000}
 fail=0
 note() { printf '\n[asan] %s\n' "$*"; }
 
-suites() { ls dist/test/socketcan/binding-*.test.js 2>/dev/null | sort; }
-can_suites() { suites | grep -v binding-nocan; }
+# The SocketCAN suites of the binding and of the robustness work (churn, bus faults).
+can_suites() { ls dist/test/socketcan/binding-*.test.js dist/test/socketcan/robustness-*.test.js 2>/dev/null | sort; }
 
 asan_env() {
   LD_PRELOAD=$(gcc -print-file-name=libasan.so) \
@@ -64,12 +64,18 @@ in_can() {
     for t in $(can_suites); do run_checked "asan $(basename "$t")" asan_env node --test --test-concurrency=1 "$t"; done
   fi
   if [ "${ASAN_SKIP_VALGRIND:-0}" != 1 ]; then
+    # V8's conservative stack scan during a forced GC reads uninitialised stack
+    # slots by design; that is V8's, not the addon's. A file, since the guest has
+    # no /dev/fd for <(...).
+    local supp; supp=$(mktemp)
+    printf '{\n   v8-cppgc-conservative-stack-scan\n   Memcheck:Cond\n   fun:*IteratePointersInStack*\n}\n' >"$supp"
     for t in $(can_suites); do
       # The test file itself runs under valgrind (node --test would fork an untraced child).
       run_checked "valgrind $(basename "$t")" env UVSCPD_ADDON="$root/.asan/valgrind/Release/uvscpd.node" \
         UVSCPD_TEST_BURST_FRAMES="$burst" UVSCPD_TEST_SLOW=1 \
-        valgrind --error-exitcode=99 --leak-check=no --show-error-list=yes -q node "$t"
+        valgrind --error-exitcode=99 --leak-check=no --show-error-list=yes -q --suppressions="$supp" node "$t"
     done
+    rm -f "$supp"
   fi
   [ $fail -eq 0 ]
 }
@@ -89,7 +95,7 @@ if [ "${ASAN_SKIP_BUILD:-0}" != 1 ]; then
 fi
 
 # ASan on this host: the suites that do not need CAN.
-run_checked "asan binding-nocan (host)" asan_env node --test dist/test/socketcan/binding-nocan.test.js
+run_checked "asan binding-nocan (host)" asan_env node --test dist/test/native/binding-nocan.test.js
 
 if ip link show vcan0 >/dev/null 2>&1 || { modprobe -q vcan 2>/dev/null && ip link add vcan0 type vcan 2>/dev/null && ip link set vcan0 up; }; then
   ip link show vcan1 >/dev/null 2>&1 || { ip link add vcan1 type vcan && ip link set vcan1 up; }

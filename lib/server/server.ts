@@ -73,6 +73,8 @@ export class VscpServer extends EventEmitter {
   private readonly maxClients: number;
   private readonly verifyInterface: boolean;
   private readonly logger: Logger;
+  /** Why a non-loopback listener is open to anyone, or null when login is enforced. */
+  private readonly openAccess: string | null;
   private readonly sessionHost: SessionHost;
   private readonly sessions = new Set<Session>();
   /** Over-limit connections still being told so. */
@@ -105,6 +107,14 @@ export class VscpServer extends EventEmitter {
     this.verifyInterface = options.verifyInterface ?? true;
     this.logger = options.logger ?? silentLogger;
 
+    const credentials = new Credentials(options.user, options.password);
+    const requireLogin = options.requireLogin ?? false;
+    this.openAccess =
+      !credentials.hasUser && !credentials.hasPassword
+        ? 'without credentials'
+        : requireLogin
+          ? null
+          : 'with credentials that are not enforced (requireLogin is off)';
     const server = this;
     const facts: ServerFacts = {
       canInterface: this.canInterface,
@@ -115,8 +125,8 @@ export class VscpServer extends EventEmitter {
       get clientCount(): number {
         return server.sessions.size;
       },
-      credentials: new Credentials(options.user, options.password),
-      requireLogin: options.requireLogin ?? false,
+      credentials,
+      requireLogin,
       interfaceState: (): InterfaceState => {
         try {
           return this.bus.interfaceState(this.canInterface);
@@ -191,6 +201,10 @@ export class VscpServer extends EventEmitter {
         this.startedAtMs = Date.now();
         const address = tcp.address() as AddressInfo;
         this.logger.info(`listening on ${address.address}:${address.port}, CAN interface ${this.canInterface}`);
+        if (this.openAccess !== null && !isLoopback(address.address)) {
+          const where = address.address.includes(':') ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+          this.logger.warn(`listening on ${where} ${this.openAccess}: anyone who can reach this port can send on the CAN bus`);
+        }
         this.emit('listening', address);
         resolve(address);
       });
@@ -282,6 +296,12 @@ export class VscpServer extends EventEmitter {
     this.emit('close');
     resolve();
   }
+}
+
+/** 127.0.0.0/8, ::1 and their IPv4-mapped forms: reachable from this host only. */
+export function isLoopback(address: string): boolean {
+  const a = address.toLowerCase().replace(/^::ffff:/, '');
+  return a === '::1' || a === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a);
 }
 
 export function createServer(options: VscpServerOptions): VscpServer {

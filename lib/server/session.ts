@@ -14,6 +14,7 @@ import { formatEventLine, isVscpFrame } from '../vscp/index.js';
 import type { CommandReply, ServerFacts, SessionHooks } from './commands.js';
 import { REPLY_LINE_TOO_LONG, SessionState, executeLine } from './commands.js';
 import { LineSplitter } from './lines.js';
+import type { FramedLine } from './lines.js';
 import type { Logger } from './logger.js';
 
 const CRLF = '\r\n';
@@ -106,6 +107,15 @@ export class Session {
   private readonly pending: OutputSlot[] = [];
   private pendingBytes = 0;
   private inputStopped = false;
+  /** Complete lines not yet run, one array per input chunk (DESIGN "Slow readers"); almost always empty. */
+  private readonly backlog: FramedLine[][] = [];
+  /** Next line to run in backlog[0]. */
+  private backlogIndex = 0;
+  private runningBacklog = false;
+  /** A `quit` was run in the chunk being worked through. */
+  private quitInChunk = false;
+  /** The peer shut its side: close once the backlog is answered. */
+  private peerEndedInput = false;
   private endReason: string | null = null;
   private closedNotified = false;
   private graceTimer: NodeJS.Timeout | null = null;
@@ -182,49 +192,87 @@ export class Session {
     this.lastActivityAt = now;
     const lines = this.splitter.push(chunk);
     if (lines.length === 0) return;
-    let quit = false;
-    this.socket.cork(); // all replies of one chunk leave in one write
-    for (const line of lines) {
-      const result = line.overlong ? REPLY_LINE_TOO_LONG : executeLine(this.state, line.text);
-      this.emitReply(result);
-      if (!(result instanceof Promise) && result.close !== undefined) {
-        if (result.close === 'now') {
-          this.stopInput();
-          this.endAfterOutput('login failed');
-          break;
+    this.backlog.push(lines);
+    this.runBacklog();
+  }
+
+  /**
+   * Run the complete lines read so far, in order, while the peer reads the
+   * replies. Above the high-water mark the rest waits (input paused) until
+   * the output drains: one chunk of short commands with long replies (64 KiB
+   * of `help`) must not buffer megabytes for a peer that does not read.
+   */
+  private runBacklog(): void {
+    if (this.runningBacklog) return;
+    this.runningBacklog = true;
+    this.socket.cork(); // the replies of a run leave in one write
+    try {
+      while (this.backlog.length > 0 && !this.inputStopped) {
+        const lines = this.backlog[0]!;
+        while (this.backlogIndex < lines.length) {
+          if (this.outputFull()) return;
+          const line = lines[this.backlogIndex++]!;
+          const result = line.overlong ? REPLY_LINE_TOO_LONG : executeLine(this.state, line.text);
+          this.emitReply(result);
+          if (!(result instanceof Promise) && result.close !== undefined) {
+            if (result.close === 'now') {
+              this.stopInput();
+              this.endAfterOutput('login failed');
+              return;
+            }
+            // spec §1.6 / #33: the rest of this chunk is still answered, then close.
+            this.quitInChunk = true;
+          }
         }
-        // spec §1.6 / #33: the rest of this chunk is still answered, then close.
-        quit = true;
+        this.backlog.shift();
+        this.backlogIndex = 0;
+        if (this.quitInChunk) {
+          this.stopInput();
+          this.endAfterOutput('quit');
+          return;
+        }
       }
+      if (this.peerEndedInput && !this.inputStopped) {
+        // The peer shut its side after these lines: now they are answered, close (spec §1.6).
+        this.stopInput();
+        this.endAfterOutput('peer closed');
+      }
+    } finally {
+      this.runningBacklog = false;
+      this.socket.uncork();
+      this.maybePauseInput();
     }
-    if (quit && !this.inputStopped) {
-      this.stopInput();
-      this.endAfterOutput('quit');
-    }
-    this.socket.uncork();
-    this.maybePauseInput();
   }
 
   private onPeerEnd(): void {
     // The peer will send nothing more: answer what it sent, then close (spec §1.6).
     if (this.inputStopped) return;
-    this.stopInput();
-    this.endAfterOutput('peer closed');
+    this.peerEndedInput = true;
+    if (this.backlog.length === 0) this.runBacklog();
   }
 
   private stopInput(): void {
     this.inputStopped = true;
     this.splitter.reset();
+    this.backlog.length = 0;
+    this.backlogIndex = 0;
+    this.quitInChunk = false;
+  }
+
+  /** Unsent output (or replies held behind a SEND) above which no more lines are run. */
+  private outputFull(): boolean {
+    return this.socket.writableLength + this.pendingBytes > SLOW_READER_HIGH_WATER || this.pending.length > MAX_QUEUED_REPLIES;
   }
 
   private maybePauseInput(): void {
     if (this.inputStopped || this.socket.isPaused()) return;
-    if (this.socket.writableLength > SLOW_READER_HIGH_WATER || this.pending.length > MAX_QUEUED_REPLIES) this.socket.pause();
+    if (this.backlog.length > 0 || this.outputFull()) this.socket.pause();
   }
 
   private maybeResumeInput(): void {
-    if (this.inputStopped || this.ending || !this.socket.isPaused()) return;
-    if (this.socket.writableLength <= SLOW_READER_HIGH_WATER && this.pending.length <= MAX_QUEUED_REPLIES) this.socket.resume();
+    if (this.inputStopped || this.ending || this.outputFull()) return;
+    if (this.backlog.length > 0) this.runBacklog();
+    if (!this.inputStopped && !this.ending && this.backlog.length === 0 && !this.outputFull() && this.socket.isPaused()) this.socket.resume();
   }
 
   // ---- ordered output ------------------------------------------------------

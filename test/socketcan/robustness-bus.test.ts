@@ -20,6 +20,7 @@ import { TestClient } from '../helpers/client.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { createVcan, deleteVcan, setDown, setUp, uniqueVcanName } from '../helpers/vcan.js';
 import { CountingBus, canRawSocketsOn, sleep, until } from '../helpers/fuzz.js';
+import { Foreground, killAll } from '../helpers/cli.js';
 
 const T = { timeout: 240_000 };
 const DISCONNECTED = '-OK - CAN Disconnected - bye!';
@@ -28,6 +29,7 @@ const EVENT_RE = /^\d+,\d+,\d+,0,\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d,\d+,[0-9A-F:]+(,
 const cleanups: (() => void)[] = [];
 after(() => {
   for (const f of cleanups.splice(0)) f();
+  killAll();
 });
 
 /** cangen: extended frames, fixed id class 20 type 3 nickname 0x0A, random data, 5 ms apart; ignores ENOBUFS. */
@@ -233,4 +235,50 @@ test('interface deleted and created again during traffic: sessions told and clos
   assert.equal(bus.openCount, 0);
   assert.equal(canRawSocketsOn(iface), 0);
   deleteVcan(iface);
+});
+
+test('the daemon process (bin/uvscpd.js -s on SocketCAN) survives down/up and delete/re-create, then stops cleanly on SIGTERM', T, async () => {
+  const iface = createVcan(uniqueVcanName('rd'));
+  cleanups.push(() => deleteVcan(iface));
+  const d = new Foreground(['-s', '-c', iface, '-i', '127.0.0.1', '-p', '0']);
+  cleanups.push(() => {
+    if (d.child.exitCode === null) d.child.kill('SIGKILL');
+  });
+  let cangen = new Cangen(iface);
+  try {
+    const port = await d.listening(30_000);
+    const a = await TestClient.connectReady(port);
+    assert.deepEqual(await a.command('rcvloop'), ['+OK']);
+    await readEvents(a, 10);
+    setDown(iface);
+    assert.equal((await a.expectClose(10_000)).at(-1), DISCONNECTED);
+    const whileDown = await TestClient.connect(port);
+    assert.equal((await whileDown.expectClose(10_000)).at(-1), DISCONNECTED);
+    setUp(iface);
+    cangen.ensure();
+    const b = await TestClient.connectReady(port);
+    assert.deepEqual(await b.command('rcvloop'), ['+OK']);
+    await readEvents(b, 10);
+    cangen.stop();
+    deleteVcan(iface);
+    assert.equal((await b.expectClose(10_000)).at(-1), DISCONNECTED);
+    const whileAbsent = await TestClient.connect(port);
+    assert.equal((await whileAbsent.expectClose(10_000)).at(-1), `-OK - interface [${iface}] error: No such device`);
+    createVcan(iface);
+    cangen = new Cangen(iface);
+    const c = await TestClient.connectReady(port);
+    assert.deepEqual(await c.command('rcvloop'), ['+OK']);
+    await readEvents(c, 10);
+    assert.equal(d.child.exitCode, null, 'the daemon is still running');
+    d.child.kill('SIGTERM');
+    const exit = await d.waitExit(5000);
+    assert.equal(exit.code, 0, d.stderr);
+    await c.expectClose(5000);
+    assert.match(d.stderr, /CAN socket error on \S+: ENETDOWN/);
+    assert.match(d.stderr, /cannot open CAN interface \S+: No such device/); // deleting first takes it down: ENETDOWN above
+  } finally {
+    cangen.stop();
+    if (d.child.exitCode === null) d.child.kill('SIGKILL');
+    deleteVcan(iface);
+  }
 });
