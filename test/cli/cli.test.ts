@@ -9,7 +9,8 @@ import { createServer as createTcpServer } from 'node:net';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { BIN, Foreground, LineClient, freePort, isAlive, killAll, runCli, sleep, tempDir, track, untrack, waitFor } from '../helpers/cli.js';
+import { BIN, Foreground, freePort, isAlive, killAll, runCli, sleep, tempDir, track, untrack, waitFor } from '../helpers/cli.js';
+import { TestClient } from '../helpers/client.js';
 
 after(killAll);
 
@@ -131,12 +132,12 @@ describe('uvscpd -s: foreground service', { timeout: 60000 }, () => {
   it('serves the banner over TCP, logs start/listening/sessions on stderr', async () => {
     const { d, port } = await start();
     try {
-      const c = await LineClient.connect(port);
-      await c.waitFor(BANNER_END);
-      c.send('vers');
-      await c.waitFor(/\r\n\d+,\d+,\d+,\d+\r\n\+OK\r\n$/);
-      c.send('quit');
-      await c.waitClosed();
+      const c = await TestClient.connect(port);
+      await c.waitForText(BANNER_END);
+      c.sendLine('vers');
+      await c.waitForText(/\r\n\d+,\d+,\d+,\d+\r\n\+OK\r\n$/);
+      c.sendLine('quit');
+      await c.expectClose();
       await sleep(100);
       assert.match(d.stderr, new RegExp(`^uvscpd\\[${d.pid}\\]: info: uvscpd \\S+ starting`, 'm'));
       assert.match(d.stderr, new RegExp(`uvscpd\\[${d.pid}\\]: info: listening on 127\\.0\\.0\\.1:${port}, CAN interface virtual`));
@@ -164,8 +165,8 @@ describe('uvscpd -s: foreground service', { timeout: 60000 }, () => {
     const { d, port } = await startOnFreePort([]);
     try {
       assert.equal(await d.listening(), port);
-      const c = await LineClient.connect(port);
-      await c.waitFor(BANNER_END);
+      const c = await TestClient.connect(port);
+      await c.waitForText(BANNER_END);
       c.destroy();
     } finally {
       await stop(d);
@@ -185,8 +186,8 @@ describe('uvscpd -s: foreground service', { timeout: 60000 }, () => {
     const d = new Foreground(['-s', '-c', 'virtual', '-i', '::1', '-p', '0']);
     try {
       const port = await d.listening();
-      const c = await LineClient.connect(port, '::1');
-      await c.waitFor(BANNER_END);
+      const c = await TestClient.connect(port, '::1');
+      await c.waitForText(BANNER_END);
       c.destroy();
     } finally {
       await stop(d);
@@ -196,10 +197,10 @@ describe('uvscpd -s: foreground service', { timeout: 60000 }, () => {
   it('-g sets the connections\' GUID', async () => {
     const { d, port } = await start(['-g', 'FF:EE:DD:CC:BB:AA:99:88:77:66:55:44:33:22:11:00']);
     try {
-      const c = await LineClient.connect(port);
-      await c.waitFor(BANNER_END);
-      c.send('ggid');
-      await c.waitFor('FF:EE:DD:CC:BB:AA:99:88:77:66:55:44:33:22:11:0\r\n+OK\r\n');
+      const c = await TestClient.connect(port);
+      await c.waitForText(BANNER_END);
+      c.sendLine('ggid');
+      await c.waitForText('FF:EE:DD:CC:BB:AA:99:88:77:66:55:44:33:22:11:0\r\n+OK\r\n');
       c.destroy();
     } finally {
       await stop(d);
@@ -209,15 +210,15 @@ describe('uvscpd -s: foreground service', { timeout: 60000 }, () => {
   it('-U/-P: checked (not enforced) and never logged', async () => {
     const { d, port } = await start(['-U', 'admin', '-P', 'Sekr1t-pw', '--log-level', 'debug']);
     try {
-      const c = await LineClient.connect(port);
-      await c.waitFor(BANNER_END);
-      c.send('user admin');
-      c.send('pass wrong');
-      c.send('pass Sekr1t-pw');
-      c.send('noop');
-      await c.waitFor('+OK\r\n-OK - invalid password\r\n+OK\r\n+OK\r\n');
-      c.send('quit');
-      await c.waitClosed();
+      const c = await TestClient.connect(port);
+      await c.waitForText(BANNER_END);
+      c.sendLine('user admin');
+      c.sendLine('pass wrong');
+      c.sendLine('pass Sekr1t-pw');
+      c.sendLine('noop');
+      await c.waitForText('+OK\r\n-OK - invalid password\r\n+OK\r\n+OK\r\n');
+      c.sendLine('quit');
+      await c.expectClose();
       await sleep(100);
       assert.ok(!d.stderr.includes('Sekr1t-pw'), 'the password never appears in the log');
       if (existsSync(`/proc/${d.pid}/cmdline`)) {
@@ -234,20 +235,20 @@ describe('uvscpd -s: foreground service', { timeout: 60000 }, () => {
   it('--require-login: commands need a login; a wrong password closes the session', async () => {
     const { d, port } = await start(['--require-login', '-U', 'admin', '-P', 'pw']);
     try {
-      const c = await LineClient.connect(port);
-      await c.waitFor(BANNER_END);
-      c.send('cdta');
-      await c.waitFor('-OK - Need to log in to perform this command.\r\n');
-      c.send('user admin');
-      c.send('pass pw');
-      c.send('cdta');
-      await c.waitFor('+OK\r\n+OK\r\n0 \r\n+OK\r\n');
+      const c = await TestClient.connect(port);
+      await c.waitForText(BANNER_END);
+      c.sendLine('cdta');
+      await c.waitForText('-OK - Need to log in to perform this command.\r\n');
+      c.sendLine('user admin');
+      c.sendLine('pass pw');
+      c.sendLine('cdta');
+      await c.waitForText('+OK\r\n+OK\r\n0 \r\n+OK\r\n');
       c.destroy();
-      const c2 = await LineClient.connect(port);
-      await c2.waitFor(BANNER_END);
-      c2.send('user admin');
-      c2.send('pass nope');
-      await c2.waitClosed();
+      const c2 = await TestClient.connect(port);
+      await c2.waitForText(BANNER_END);
+      c2.sendLine('user admin');
+      c2.sendLine('pass nope');
+      await c2.expectClose();
     } finally {
       await stop(d);
     }
@@ -256,11 +257,11 @@ describe('uvscpd -s: foreground service', { timeout: 60000 }, () => {
   it('--max-clients: one over the limit is told and closed', async () => {
     const { d, port } = await start(['--max-clients', '1']);
     try {
-      const a = await LineClient.connect(port);
-      await a.waitFor(BANNER_END);
-      const b = await LineClient.connect(port);
-      await b.waitClosed();
-      assert.equal(b.received, '-OK - Max number of clients connected.\r\n');
+      const a = await TestClient.connect(port);
+      await a.waitForText(BANNER_END);
+      const b = await TestClient.connect(port);
+      await b.expectClose();
+      assert.equal(b.receivedText, '-OK - Max number of clients connected.\r\n');
       a.destroy();
     } finally {
       await stop(d);
@@ -270,17 +271,17 @@ describe('uvscpd -s: foreground service', { timeout: 60000 }, () => {
   it('--fifo-size: the buffer keeps the newest N (virtual bus shared by all sessions)', async () => {
     const { d, port } = await start(['--fifo-size', '2']);
     try {
-      const rx = await LineClient.connect(port);
-      await rx.waitFor(BANNER_END);
-      const tx = await LineClient.connect(port);
-      await tx.waitFor(BANNER_END);
-      for (let i = 1; i <= 3; i++) tx.send(`send 0,20,3,,,,-,${i}`);
-      await tx.waitFor(/(\+OK\r\n){3}$/);
+      const rx = await TestClient.connect(port);
+      await rx.waitForText(BANNER_END);
+      const tx = await TestClient.connect(port);
+      await tx.waitForText(BANNER_END);
+      for (let i = 1; i <= 3; i++) tx.sendLine(`send 0,20,3,,,,-,${i}`);
+      await tx.waitForText(/(\+OK\r\n){3}$/);
       await sleep(100);
-      rx.send('cdta');
-      await rx.waitFor('2 \r\n+OK\r\n');
-      rx.send('retr 2');
-      await rx.waitFor(/,2\r\n.*,3\r\n\+OK\r\n$/s);
+      rx.sendLine('cdta');
+      await rx.waitForText('2 \r\n+OK\r\n');
+      rx.sendLine('retr 2');
+      await rx.waitForText(/,2\r\n.*,3\r\n\+OK\r\n$/s);
       rx.destroy();
       tx.destroy();
     } finally {
@@ -291,10 +292,10 @@ describe('uvscpd -s: foreground service', { timeout: 60000 }, () => {
   it('--idle-timeout: an idle client is closed', async () => {
     const { d, port } = await start(['--idle-timeout', '1']);
     try {
-      const c = await LineClient.connect(port);
-      await c.waitFor(BANNER_END);
+      const c = await TestClient.connect(port);
+      await c.waitForText(BANNER_END);
       const t0 = Date.now();
-      await c.waitClosed(4000);
+      await c.expectClose(4000);
       assert.ok(Date.now() - t0 >= 800, 'not before the timeout');
     } finally {
       await stop(d);
@@ -304,8 +305,8 @@ describe('uvscpd -s: foreground service', { timeout: 60000 }, () => {
   it('--rcvbuf is accepted and passed on', async () => {
     const { d, port } = await start(['--rcvbuf', '65536']);
     try {
-      const c = await LineClient.connect(port);
-      await c.waitFor(BANNER_END);
+      const c = await TestClient.connect(port);
+      await c.waitForText(BANNER_END);
       c.destroy();
     } finally {
       await stop(d);
@@ -319,8 +320,8 @@ describe('uvscpd -s: foreground service', { timeout: 60000 }, () => {
       // Nothing is logged, so readiness is seen through the pid file (written once listening).
       const { d: quiet, port } = await startOnFreePort(['--log-level', 'error', '--pid-file', pidFile], () => existsSync(pidFile));
       try {
-        const c = await LineClient.connect(port);
-        await c.waitFor(BANNER_END);
+        const c = await TestClient.connect(port);
+        await c.waitForText(BANNER_END);
         c.destroy();
       } finally {
         await stop(quiet);
@@ -380,17 +381,17 @@ describe('uvscpd: signals stop it gracefully with a client connected', { timeout
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     it(`${signal}: client's connection closes, exit 0 within 2 s`, async () => {
       const { d, port } = await start();
-      const c = await LineClient.connect(port);
-      await c.waitFor(BANNER_END);
-      c.send('rcvloop');
-      await c.waitFor('+OK\r\n');
+      const c = await TestClient.connect(port);
+      await c.waitForText(BANNER_END);
+      c.sendLine('rcvloop');
+      await c.waitForText('+OK\r\n');
       const t0 = Date.now();
       d.child.kill(signal);
       const { code, signal: killedBy, at } = await d.waitExit(4000);
       assert.equal(killedBy, null);
       assert.equal(code, 0);
       assert.ok(at - t0 < 2000, `exited after ${at - t0} ms`);
-      await c.waitClosed(1000);
+      await c.expectClose(1000);
       assert.match(d.stderr, new RegExp(`info: ${signal} received: shutting down`));
       assert.match(d.stderr, new RegExp(`info: stopped \\(${signal}\\)`));
     });

@@ -6,7 +6,8 @@ import { after, describe, it } from 'node:test';
 import { createServer as createTcpServer } from 'node:net';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { LineClient, isAlive, killAll, runCli, runCliOnFreePort, sleep, tempDir, track, untrack, waitFor } from '../helpers/cli.js';
+import { isAlive, killAll, runCli, runCliOnFreePort, sleep, tempDir, track, untrack, waitFor } from '../helpers/cli.js';
+import { TestClient } from '../helpers/client.js';
 
 after(killAll);
 
@@ -42,15 +43,15 @@ describe('uvscpd daemon mode', { timeout: 60000 }, () => {
         assert.equal(readlinkSync(`/proc/${pid}/fd/1`), '/dev/null');
         assert.equal(readlinkSync(`/proc/${pid}/fd/2`), '/dev/null');
       }
-      const c = await LineClient.connect(port);
-      await c.waitFor('+OK - Success, connected to virtual\r\n');
-      c.send('noop');
-      await c.waitFor('virtual\r\n+OK\r\n');
+      const c = await TestClient.connect(port);
+      await c.waitForText('+OK - Success, connected to virtual\r\n');
+      c.sendLine('noop');
+      await c.waitForText('virtual\r\n+OK\r\n');
       const t0 = Date.now();
       process.kill(pid, 'SIGTERM');
       await waitFor(() => !isAlive(pid), 2000, 'the daemon to exit after SIGTERM');
       assert.ok(Date.now() - t0 < 2000);
-      await c.waitClosed(1000);
+      await c.expectClose(1000);
       assert.equal(existsSync(pidFile), false, 'pid file removed');
       untrack(pid);
     } finally {

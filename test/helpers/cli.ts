@@ -3,7 +3,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createConnection, createServer, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -168,70 +168,6 @@ export class Foreground {
     } finally {
       clearTimeout(timer);
     }
-  }
-}
-
-/** A line-oriented TCP client. */
-export class LineClient {
-  readonly socket: Socket;
-  private buffer = '';
-  closed = false;
-  readonly closedPromise: Promise<void>;
-
-  private constructor(socket: Socket) {
-    this.socket = socket;
-    socket.setEncoding('latin1');
-    socket.on('data', (d: string) => (this.buffer += d));
-    socket.on('error', () => undefined);
-    this.closedPromise = new Promise((r) =>
-      socket.on('close', () => {
-        this.closed = true;
-        r();
-      }),
-    );
-  }
-
-  static connect(port: number, host = '127.0.0.1', timeoutMs = 5000): Promise<LineClient> {
-    return new Promise((resolveConnect, reject) => {
-      const socket = createConnection({ host, port });
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new Error(`connect to ${host}:${port} timed out`));
-      }, timeoutMs);
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        resolveConnect(new LineClient(socket));
-      });
-      socket.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-    });
-  }
-
-  /** Everything received so far. */
-  get received(): string {
-    return this.buffer;
-  }
-
-  /** Wait until the received text contains `text`. */
-  async waitFor(text: string | RegExp, timeoutMs = 5000): Promise<string> {
-    const test = (): boolean => (typeof text === 'string' ? this.buffer.includes(text) : text.test(this.buffer));
-    await waitFor(test, timeoutMs, `${String(text)} from the server; got ${JSON.stringify(this.buffer)}`);
-    return this.buffer;
-  }
-
-  send(line: string): void {
-    this.socket.write(`${line}\r\n`);
-  }
-
-  /** Wait until the server closes the connection. */
-  async waitClosed(timeoutMs = 5000): Promise<void> {
-    await waitFor(() => this.closed, timeoutMs, 'the server to close the connection');
-  }
-
-  destroy(): void {
-    this.socket.destroy();
   }
 }
 

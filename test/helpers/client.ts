@@ -191,6 +191,18 @@ export class TestClient {
     }
   }
 
+  /** Everything received so far, as text (one char per byte). */
+  get receivedText(): string {
+    return this.received.toString('latin1');
+  }
+
+  /** Waits until everything received so far contains `text` (or matches it). */
+  async waitForText(text: string | RegExp, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<string> {
+    const found = (): boolean => (typeof text === 'string' ? this.receivedText.includes(text) : text.test(this.receivedText));
+    await this.waitFor(found, String(text), timeoutMs);
+    return this.receivedText;
+  }
+
   /** Number of bytes received so far (for waiting on arbitrary output). */
   get receivedLength(): number {
     return this.received.length;

@@ -12,7 +12,7 @@ import { VirtualCanBus } from '../../lib/can/virtual-bus.js';
 import { COMMAND_WORDS, Credentials, VscpServer, type Logger } from '../../lib/server/index.js';
 import { TestClient } from '../helpers/client.js';
 import { startServer } from '../helpers/server.js';
-import { Foreground, killAll, LineClient } from '../helpers/cli.js';
+import { Foreground, killAll } from '../helpers/cli.js';
 
 after(() => killAll());
 
@@ -158,9 +158,9 @@ test('the CLI at --log-level debug never logs the password or a wrong guess', { 
   try {
     const port = await d.listening();
     for (const pw of [WRONG, SECRET]) {
-      const c = await LineClient.connect(port);
+      const c = await TestClient.connect(port);
       c.socket.write(`user ${USER}\r\npass ${pw}\r\nsend 0,20,3,,,,-,1\r\nquit\r\n`);
-      await Promise.race([c.closedPromise, new Promise((r) => setTimeout(r, 3000))]);
+      await c.expectClose(3000).catch(() => undefined);
       c.destroy();
     }
     const raw = await TestClient.connect(port);
