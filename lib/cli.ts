@@ -14,6 +14,7 @@
 // reloads: there is no configuration file, the original shut down on it, and
 // a foreground daemon whose terminal goes away gets SIGHUP.
 
+import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { CanBus } from './can/types.js';
@@ -266,7 +267,16 @@ export async function main(argv: readonly string[], io: MainIo = defaultIo): Pro
     case 'run':
       break;
   }
-  const config = parsed.config;
+  let config = parsed.config;
+  if (config.passwordFile !== undefined) {
+    // Read before daemonizing, so a bad path reaches the terminal.
+    const password = readPasswordFile(config.passwordFile);
+    if (typeof password !== 'string') {
+      io.stderr(`${PACKAGE_NAME}: ${password.message}\n`);
+      return EXIT_USAGE;
+    }
+    config = { ...config, password };
+  }
   const channel = takeDaemonChannel();
   if (!config.stay && channel === undefined) {
     const script = io.script ?? process.argv[1];
@@ -282,6 +292,23 @@ export async function main(argv: readonly string[], io: MainIo = defaultIo): Pro
     return EXIT_FAILURE;
   }
   return serve(config, argv, channel, io);
+}
+
+/**
+ * The password from --password-file: the file's first line, without its line
+ * ending (an editor's trailing newline must not become part of the secret).
+ */
+function readPasswordFile(path: string): string | Error {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    return new Error(`cannot read password file '${path}' (${code})`);
+  }
+  const password = text.split(/\r?\n/, 1)[0] ?? '';
+  if (password.length === 0) return new Error(`password file '${path}' is empty`);
+  return password;
 }
 
 /** For bin/uvscpd.js: main() with the process's arguments, then exit with its status. */

@@ -15,6 +15,8 @@ one SocketCAN bus (VSCP Level I events in 29-bit CAN identifiers).
                           ${PACKAGE_NAME} daemonizes and logs to syslog
   -U, --user=NAME         user name that USER accepts
   -P, --password=PWD      password that PASS accepts (shown as *** in ps)
+      --password-file=PATH  read that password from the first line of a file
+                          (keeps it off the command line and out of unit files)
   -c, --canbus=IF         SocketCAN interface (default ${DEFAULTS.canInterface}); '${VIRTUAL_INTERFACE}' is a
                           built-in in-memory bus shared by all clients
   -i, --ip=ADDR           listen on this IPv4 or IPv6 address (default: all)

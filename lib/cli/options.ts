@@ -41,6 +41,8 @@ export interface CliConfig {
   stay: boolean;
   user: string | undefined;
   password: string | undefined;
+  /** --password-file: read the password from this file instead of the command line (the CLI reads it). */
+  passwordFile: string | undefined;
   /** -c: a SocketCAN interface, or VIRTUAL_INTERFACE. */
   canInterface: string;
   /** -i: an IPv4 or IPv6 literal; undefined = all interfaces. */
@@ -79,6 +81,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { long: 'stay', short: 's', takesValue: false },
   { long: 'user', short: 'U', takesValue: true },
   { long: 'password', short: 'P', takesValue: true },
+  { long: 'password-file', takesValue: true },
   { long: 'canbus', short: 'c', takesValue: true },
   { long: 'ip', short: 'i', takesValue: true },
   { long: 'port', short: 'p', takesValue: true },
@@ -257,9 +260,13 @@ function build(args: minimist.ParsedArgs): CliConfig {
 
   const user = stringOption(args, 'user');
   const password = stringOption(args, 'password');
+  const passwordFile = stringOption(args, 'password-file');
+  if (password !== undefined && passwordFile !== undefined) {
+    throw new UsageError('options -P/--password and --password-file exclude each other');
+  }
   const requireLogin = flagOption(args, 'require-login');
-  if (requireLogin && (user === undefined || password === undefined)) {
-    throw new UsageError('option --require-login needs both -U/--user and -P/--password');
+  if (requireLogin && (user === undefined || (password === undefined && passwordFile === undefined))) {
+    throw new UsageError('option --require-login needs both -U/--user and -P/--password (or --password-file)');
   }
 
   const pidFile = stringOption(args, 'pid-file');
@@ -269,6 +276,7 @@ function build(args: minimist.ParsedArgs): CliConfig {
     stay: flagOption(args, 'stay'),
     user,
     password,
+    passwordFile,
     canInterface,
     host,
     port,

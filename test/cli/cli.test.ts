@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createServer as createTcpServer } from 'node:net';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { BIN, Foreground, freePort, isAlive, killAll, runCli, sleep, tempDir, track, untrack, waitFor } from '../helpers/cli.js';
@@ -229,6 +229,44 @@ describe('uvscpd -s: foreground service', { timeout: 60000 }, () => {
       assert.ok(!d.stderr.includes('wrong'), 'nor a password attempt');
     } finally {
       await stop(d);
+    }
+  });
+
+  it('--password-file: the first line is the password; it never reaches the log or ps', async () => {
+    const dir = tempDir();
+    const file = join(dir.path, 'password');
+    writeFileSync(file, 'Fi1e-pw\n', { mode: 0o600 });
+    const { d, port } = await start(['-U', 'admin', '--password-file', file, '--require-login', '--log-level', 'debug']);
+    try {
+      const c = await TestClient.connect(port);
+      await c.waitForText(BANNER_END);
+      c.sendLine('user admin');
+      c.sendLine('pass Fi1e-pw');
+      c.sendLine('cdta');
+      await c.waitForText('+OK\r\n+OK\r\n0 \r\n+OK\r\n');
+      c.sendLine('quit');
+      await c.expectClose();
+      assert.ok(!d.stderr.includes('Fi1e-pw'), 'the password never appears in the log');
+      if (existsSync(`/proc/${d.pid}/cmdline`)) assert.ok(!readFileSync(`/proc/${d.pid}/cmdline`, 'utf8').includes('Fi1e-pw'));
+    } finally {
+      await stop(d);
+      dir.remove();
+    }
+  });
+
+  it('--password-file: a missing or empty file is a clear error with status 2', async () => {
+    const dir = tempDir();
+    try {
+      const missing = await runCli(['-s', '-c', 'virtual', '-U', 'a', '--password-file', join(dir.path, 'nope')]);
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /^uvscpd: cannot read password file '.*nope' \(ENOENT\)\n$/);
+      const empty = join(dir.path, 'empty');
+      writeFileSync(empty, '\n');
+      const r = await runCli(['-s', '-c', 'virtual', '-U', 'a', '--password-file', empty]);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /^uvscpd: password file '.*empty' is empty\n$/);
+    } finally {
+      dir.remove();
     }
   });
 

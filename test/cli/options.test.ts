@@ -97,6 +97,12 @@ describe('cli options: each option, short and long', () => {
     assert.equal(c.idleTimeoutMs, 60000);
     assert.equal(c.receiveBufferSize, 262144);
   });
+  it('--password-file is kept as a path (the CLI reads it) and satisfies --require-login', () => {
+    const c = config(['--require-login', '-U', 'a', '--password-file', 'secret.txt']);
+    assert.equal(c.passwordFile, 'secret.txt');
+    assert.equal(c.password, undefined);
+  });
+
   it('--require-login with -U and -P', () => {
     assert.equal(config(['--require-login', '-U', 'a', '-P', 'b']).requireLogin, true);
   });
@@ -147,7 +153,8 @@ describe('cli options: invalid values give one clear line', () => {
     [['--idle-timeout', '1s'], /^invalid idle timeout '1s'/],
     [['--rcvbuf', '10'], /^invalid receive buffer size '10'/],
     [['--log-level', 'loud'], /^invalid log level 'loud': expected one of error, warn, info, debug$/],
-    [['--require-login'], /^option --require-login needs both -U\/--user and -P\/--password$/],
+    [['--require-login'], /^option --require-login needs both -U\/--user and -P\/--password \(or --password-file\)$/],
+    [['-P', 'a', '--password-file', '/x'], /^options -P\/--password and --password-file exclude each other$/],
     [['--require-login', '-U', 'a'], /needs both/],
     [['--bogus'], /^unknown option '--bogus'$/],
     [['--bogus=1'], /^unknown option '--bogus'$/],
