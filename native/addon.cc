@@ -48,7 +48,17 @@ namespace {
 struct AddonData {
   std::shared_ptr<EnvState> state = std::make_shared<EnvState>();
   Napi::FunctionReference ctor;
+  napi_threadsafe_function anchor = nullptr;
 };
+
+// Node.js (seen with 20.x) schedules the second pass of GC finalizers (a collected
+// CanSocket, for one) as an immediate that unrefs the napi_env *before* draining the
+// queue. If that immediate runs during env teardown after the env's own reference is
+// gone, the unref deletes the env and the drain reads freed memory (valgrind: invalid
+// read in node_napi_env__::DrainFinalizerQueue). A thread-safe function holds a reference
+// to the env until Node's own teardown closes it, which happens after those immediates:
+// this unref'd, never-called one (it keeps nothing alive) keeps the env valid for them.
+void AnchorCallJs(napi_env, napi_value, void*, void*) {}
 
 // Env teardown (process exit or worker termination): close every socket still open.
 void CleanupEnv(void* arg) {
@@ -161,6 +171,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   if (napi_add_env_cleanup_hook(env, CleanupEnv, data) != napi_ok) {
     Napi::Error::New(env, "napi_add_env_cleanup_hook failed").ThrowAsJavaScriptException();
     return exports;
+  }
+  napi_value anchor_name;
+  if (napi_create_string_utf8(env, "uvscpd:envAnchor", NAPI_AUTO_LENGTH, &anchor_name) == napi_ok &&
+      napi_create_threadsafe_function(env, nullptr, nullptr, anchor_name, 0, 1, nullptr, nullptr, nullptr,
+                                      AnchorCallJs, &data->anchor) == napi_ok) {
+    napi_unref_threadsafe_function(env, data->anchor);
   }
   exports.Set("CanSocket", ctor);
   exports.Set("interfaceState", Napi::Function::New(env, InterfaceState, "interfaceState"));

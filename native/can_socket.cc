@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "tx.h"
 
 namespace uvscpd {
 
@@ -193,7 +194,13 @@ CanSocketWrap::CanSocketWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   }
   v = opts.Get("receiveBufferSize");
   if (v.IsNumber()) {
-    int bytes = v.As<Napi::Number>().Int32Value();
+    // Int32Value() would wrap 3e9 to a negative size; the TS layer validates first.
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= 0 && d <= 0x7fffffff)) {
+      Napi::RangeError::New(env, "receiveBufferSize must be 0..2147483647").ThrowAsJavaScriptException();
+      return;
+    }
+    int bytes = static_cast<int>(d);
     if (SetIntOpt(fd, SOL_SOCKET, SO_RCVBUFFORCE, bytes) != 0 &&
         (err = SetIntOpt(fd, SOL_SOCKET, SO_RCVBUF, bytes)) != 0) {
       ThrowErrno(env, err, "setsockopt", name);
@@ -203,7 +210,8 @@ CanSocketWrap::CanSocketWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   v = opts.Get("txQueueLimit");
   if (v.IsNumber()) {
     double lim = v.As<Napi::Number>().DoubleValue();
-    core_->tx_limit = lim <= 0 ? 0 : lim > 1e9 ? 1000000000u : static_cast<size_t>(lim);
+    // !(lim > 0) also catches NaN (static_cast of NaN is undefined behaviour).
+    core_->tx_limit = !(lim > 0) ? 0 : lim > 1e9 ? 1000000000u : static_cast<size_t>(lim);
   }
   sockaddr_can addr{};
   addr.can_family = AF_CAN;
@@ -240,11 +248,12 @@ CanSocketWrap::CanSocketWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
     std::lock_guard<std::mutex> lock(core_->mu);
     core_->tsfn = tsfn;
   }
-  err = Reactor::Instance().Add(core_);
+  const char* syscall = "epoll_ctl";
+  err = Reactor::Instance().Add(core_, &syscall);
   if (err != 0) {
     closed_ = false;
     CloseNative(nullptr);
-    ThrowErrno(env, err, "epoll_ctl", name);
+    ThrowErrno(env, err, syscall, name);
     return;
   }
   closed_ = false;
@@ -347,8 +356,9 @@ int CanSocketWrap::ApplyFilters(Napi::Env env, const Napi::Value& v) {
   return 0;
 }
 
-// send(frames: Buffer, count: number, firstSeq: number)
+// send(frames: Buffer, count: number, firstSeq: number, ends?: Uint32Array)
 //   -> count (all taken) | [sent, parked, errno]
+// `ends`: exclusive end index of each request in `frames`, increasing (see tx.h).
 Napi::Value CanSocketWrap::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckOpen(env)) return env.Undefined();
@@ -363,6 +373,23 @@ Napi::Value CanSocketWrap::Send(const Napi::CallbackInfo& info) {
     Napi::RangeError::New(env, "send: count exceeds the buffer").ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  const uint32_t* ends = nullptr;
+  uint32_t nends = 0;
+  if (info.Length() > 3 && !info[3].IsUndefined()) {
+    if (!info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
+      Napi::TypeError::New(env, "send: ends must be a Uint32Array").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Uint32Array a = info[3].As<Napi::Uint32Array>();
+    ends = a.Data();
+    nends = static_cast<uint32_t>(a.ElementLength());
+    for (uint32_t k = 0; k < nends; k++) {
+      if (ends[k] > static_cast<uint64_t>(count) || (k > 0 && ends[k] <= ends[k - 1])) {
+        Napi::RangeError::New(env, "send: ends must increase and not exceed count").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+    }
+  }
   std::vector<can_frame> frames(static_cast<size_t>(count));
   const uint8_t* p = buf.Data();
   for (size_t i = 0; i < frames.size(); i++, p += kTxRecordSize) {
@@ -371,10 +398,10 @@ Napi::Value CanSocketWrap::Send(const Napi::CallbackInfo& info) {
     f.can_id = GetU32LE(p);
     uint8_t len = p[4];
     if (len > CAN_MAX_DLEN) len = CAN_MAX_DLEN;
-    f.len = len;
+    f.can_dlc = len;  // can_dlc, not len: len exists only in Linux >= 5.11 headers
     if (!(f.can_id & CAN_RTR_FLAG)) std::memcpy(f.data, p + 8, len);
   }
-  SendResult r = SendFrames(core_.get(), frames.data(), static_cast<uint32_t>(frames.size()), seq);
+  SendResult r = SendFrames(core_.get(), frames.data(), static_cast<uint32_t>(frames.size()), seq, ends, nends);
   if (r.sent == frames.size()) return Napi::Number::New(env, r.sent);
   Napi::Array out = Napi::Array::New(env, 3);
   out.Set(0u, Napi::Number::New(env, r.sent));
@@ -444,7 +471,12 @@ Napi::Value CanSocketWrap::SetReceiveBufferSize(const Napi::CallbackInfo& info) 
     Napi::TypeError::New(env, "setReceiveBufferSize(bytes: number)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  int bytes = info[0].As<Napi::Number>().Int32Value();
+  double d = info[0].As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= 0x7fffffff)) {
+    Napi::RangeError::New(env, "setReceiveBufferSize: bytes must be 0..2147483647").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int bytes = static_cast<int>(d);
   std::lock_guard<std::mutex> lock(core_->mu);
   const int fd = core_->fd.get();
   int err = 0;

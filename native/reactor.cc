@@ -2,12 +2,9 @@
 #include "reactor.h"
 
 #include <errno.h>
-#include <linux/can/raw.h>
-#include <net/if.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -79,10 +76,19 @@ bool SocketCore::PostWakeLocked() {
 }
 
 void SocketCore::ReportErrorLocked(int err, bool from_send) {
-  const bool link = err == ENETDOWN || err == ENODEV;
-  if (from_send && (!link || down_reported)) return;
-  if (link) down_reported = true;
-  if (err == ENODEV) needs_rebind = true;
+  if (err == ENODEV) {
+    // The interface was removed (the kernel unbound the socket). Either path may see it
+    // first: a send (ENXIO from raw_sendmsg, mapped to ENODEV) or the reactor (SO_ERROR).
+    // Report it once, even after an ENETDOWN, so that JS starts re-binding.
+    if (needs_rebind) return;
+    needs_rebind = true;
+    down_reported = true;
+  } else if (err == ENETDOWN) {
+    if (from_send && down_reported) return;
+    down_reported = true;
+  } else if (from_send) {
+    return;  // other send errors go to the caller only
+  }
   stats.errors++;
   socket_errors.push_back(err);
   PostWakeLocked();
@@ -102,25 +108,27 @@ uint64_t Reactor::NextId() {
   return next_id_++;
 }
 
-int Reactor::Add(const std::shared_ptr<SocketCore>& core) {
+int Reactor::Add(const std::shared_ptr<SocketCore>& core, const char** syscall) {
   std::lock_guard<std::mutex> life(lifecycle_mu_);
-  bool start = false;
-  {
+  const bool start = !running_;
+  if (start) {
+    // The epoll set and the wake-up eventfd exist (published under mu_) before the
+    // thread does; Run() reads them.
+    *syscall = "epoll_create1";
+    UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
+    if (!ep) return errno;
+    *syscall = "eventfd";
+    UniqueFd ev(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!ev) return errno;
+    *syscall = "epoll_ctl";
+    epoll_event e{};
+    e.events = EPOLLIN;
+    e.data.u64 = kWakeId;
+    if (epoll_ctl(ep.get(), EPOLL_CTL_ADD, ev.get(), &e) != 0) return errno;
     std::lock_guard<std::mutex> lock(mu_);
-    if (!thread_.joinable()) {
-      UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
-      if (!ep) return errno;
-      UniqueFd ev(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-      if (!ev) return errno;
-      epoll_event e{};
-      e.events = EPOLLIN;
-      e.data.u64 = kWakeId;
-      if (epoll_ctl(ep.get(), EPOLL_CTL_ADD, ev.get(), &e) != 0) return errno;
-      epfd_ = std::move(ep);
-      evfd_ = std::move(ev);
-      stop_ = false;
-      start = true;
-    }
+    epfd_ = std::move(ep);
+    evfd_ = std::move(ev);
+    stop_ = false;
   }
   {
     std::lock_guard<std::mutex> clock(core->mu);
@@ -129,7 +137,9 @@ int Reactor::Add(const std::shared_ptr<SocketCore>& core) {
     e.data.u64 = core->id;
     if (epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, core->fd.get(), &e) != 0) {
       int err = errno;
+      *syscall = "epoll_ctl";
       if (start) {
+        std::lock_guard<std::mutex> lock(mu_);
         epfd_.reset();
         evfd_.reset();
       }
@@ -142,8 +152,32 @@ int Reactor::Add(const std::shared_ptr<SocketCore>& core) {
     std::lock_guard<std::mutex> lock(mu_);
     sockets_[core->id] = core;
   }
-  if (start) thread_ = std::thread([this] { Run(); });
+  if (start) {
+    // pthread_create, not std::thread: without C++ exceptions a failure to start a thread
+    // (EAGAIN at the process or system thread limit) would abort the process.
+    int err = pthread_create(&thread_, nullptr, &Reactor::ThreadMain, this);
+    if (err != 0) {
+      *syscall = "pthread_create";
+      {
+        std::lock_guard<std::mutex> clock(core->mu);
+        epoll_ctl(epfd_.get(), EPOLL_CTL_DEL, core->fd.get(), nullptr);
+        core->registered = false;
+        core->epoll_mask = 0;
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      sockets_.erase(core->id);
+      epfd_.reset();
+      evfd_.reset();
+      return err;
+    }
+    running_ = true;
+  }
   return 0;
+}
+
+void* Reactor::ThreadMain(void* self) {
+  static_cast<Reactor*>(self)->Run();
+  return nullptr;
 }
 
 void Reactor::Remove(const std::shared_ptr<SocketCore>& core) {
@@ -166,8 +200,9 @@ void Reactor::Remove(const std::shared_ptr<SocketCore>& core) {
       (void)w;  // eventfd counter cannot overflow here; a failure would only mean "already signalled"
     }
   }
-  if (last && thread_.joinable()) {
-    thread_.join();  // the reactor never waits for JS, so this is short
+  if (last && running_) {
+    pthread_join(thread_, nullptr);  // the reactor never waits for JS, so this is short
+    running_ = false;
     std::lock_guard<std::mutex> lock(mu_);
     if (sockets_.empty()) {
       epfd_.reset();
@@ -396,7 +431,7 @@ void Reactor::FlushSocket(const std::shared_ptr<SocketCore>& core) {
       for (int i = 0; i < r; i++) {
         const TxItem& item = core->txq.front();
         core->stats.tx_frames++;
-        core->stats.tx_bytes += item.frame.len;
+        core->stats.tx_bytes += item.frame.can_dlc;
         core->completions.push_back(item.seq);
         core->completions.push_back(0);
         core->txq.pop_front();
@@ -410,7 +445,7 @@ void Reactor::FlushSocket(const std::shared_ptr<SocketCore>& core) {
       enobufs = true;  // qdisc full: the socket still polls writable, so use a timer
       break;
     }
-    if (err == ENXIO && core->needs_rebind) err = ENODEV;
+    if (err == ENXIO) err = ENODEV;  // raw_sendmsg: the bound interface is gone
     core->ReportErrorLocked(err, true);
     const TxItem& item = core->txq.front();
     core->stats.tx_errors++;
@@ -432,98 +467,6 @@ void Reactor::FlushSocket(const std::shared_ptr<SocketCore>& core) {
   if (!core->completions.empty() && !core->PostWakeLocked()) {
     retries_.push_back(Retry{core, std::chrono::steady_clock::now() + kBackoffMin, true});
   }
-}
-
-// ---------------------------------------------------------------------------------
-// JS-thread send path
-
-int RebindLocked(SocketCore* core) {
-  unsigned idx = if_nametoindex(core->ifname.c_str());
-  if (idx == 0) return errno == ENXIO ? ENODEV : errno;
-  // The kernel dropped the socket's filters with the interface: set them again (the
-  // default, receive-all, included).
-  const can_filter all{0, 0};
-  const void* p = core->filters_custom ? (core->filters.empty() ? nullptr : core->filters.data()) : &all;
-  socklen_t len = core->filters_custom ? static_cast<socklen_t>(core->filters.size() * sizeof(can_filter))
-                                       : static_cast<socklen_t>(sizeof all);
-  if (setsockopt(core->fd.get(), SOL_CAN_RAW, CAN_RAW_FILTER, p, len) != 0) return errno;
-  sockaddr_can addr{};
-  addr.can_family = AF_CAN;
-  addr.can_ifindex = static_cast<int>(idx);
-  if (bind(core->fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return errno;
-  core->needs_rebind = false;
-  return 0;
-}
-
-SendResult SendFrames(SocketCore* core, const can_frame* frames, uint32_t count, int32_t first_seq) {
-  SendResult res;
-  std::lock_guard<std::mutex> clock(core->mu);
-  if (core->closed) {
-    res.err = EBADF;
-    return res;
-  }
-  if (core->needs_rebind) {
-    int err = RebindLocked(core);
-    if (err != 0) {
-      res.err = err;
-      core->stats.tx_errors += count;
-      return res;
-    }
-  }
-  uint32_t i = 0;
-  int err = 0;
-  if (core->txq.empty()) {
-    mmsghdr msgs[kBatchFrames];
-    iovec iov[kBatchFrames];
-    while (i < count) {
-      unsigned k = std::min<uint32_t>(count - i, kBatchFrames);
-      for (unsigned j = 0; j < k; j++) {
-        iov[j].iov_base = const_cast<can_frame*>(&frames[i + j]);
-        iov[j].iov_len = sizeof(can_frame);
-        std::memset(&msgs[j], 0, sizeof msgs[j]);
-        msgs[j].msg_hdr.msg_iov = &iov[j];
-        msgs[j].msg_hdr.msg_iovlen = 1;
-      }
-      int r = sendmmsg(core->fd.get(), msgs, k, MSG_DONTWAIT);
-      if (r > 0) {
-        core->down_reported = false;
-        for (int j = 0; j < r; j++) {
-          core->stats.tx_frames++;
-          core->stats.tx_bytes += frames[i + j].len;
-        }
-        i += static_cast<uint32_t>(r);
-        continue;
-      }
-      err = r < 0 ? errno : EAGAIN;
-      if (err == EINTR) {
-        err = 0;
-        continue;
-      }
-      break;
-    }
-    res.sent = i;
-    if (i == count) return res;
-    if (err == EWOULDBLOCK) err = EAGAIN;
-    if (err != EAGAIN && err != ENOBUFS) {
-      if (err == ENXIO && core->needs_rebind) err = ENODEV;
-      core->ReportErrorLocked(err, true);
-      res.err = err;
-      core->stats.tx_errors += count - i;
-      return res;
-    }
-  }
-  // Park the rest behind any frames already waiting (keeps the order).
-  while (i < count && core->txq.size() < core->tx_limit) {
-    core->txq.push_back(TxItem{frames[i], static_cast<int32_t>(static_cast<uint32_t>(first_seq) + i)});
-    i++;
-    res.parked++;
-  }
-  if (i < count) {
-    res.err = ENOBUFS;  // the native queue is full too
-    core->stats.tx_errors += count - i;
-  }
-  core->UpdateEpollLocked();  // arms EPOLLOUT (unless the reactor is in ENOBUFS backoff)
-  return res;
 }
 
 }  // namespace uvscpd

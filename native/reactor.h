@@ -16,6 +16,7 @@
 
 #include <linux/can.h>
 #include <node_api.h>
+#include <pthread.h>
 
 #include <chrono>
 #include <cstdint>
@@ -23,7 +24,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -86,6 +86,7 @@ struct SocketCore {
   std::vector<int32_t> socket_errors;
   bool needs_rebind = false;     // ENODEV: the kernel unbound the socket
   bool down_reported = false;    // an ENETDOWN/ENODEV went to JS; cleared by traffic
+                                 // (needs_rebind doubles as "this removal was reported")
   bool filters_custom = false;
   std::vector<can_filter> filters;
 
@@ -96,8 +97,10 @@ struct SocketCore {
   // Queues a wake-up of JS (caller holds mu). Returns false if the TSFN queue was full.
   bool PostWakeLocked();
   // Records a socket error for an 'error' event (caller holds mu). `from_send`: the error
-  // came from a send, which consumes the kernel's pending sk_err, so report it unless
-  // this down state was already reported.
+  // came from a send, which may consume the kernel's pending sk_err (or see the removal
+  // before the reactor does), so report it unless this down state was already reported.
+  // ENODEV is reported once per removal, from whichever path sees it first, and always
+  // sets needs_rebind.
   void ReportErrorLocked(int err, bool from_send);
 };
 
@@ -105,8 +108,10 @@ class Reactor {
  public:
   static Reactor& Instance();
 
-  // Registers an open socket; starts the thread when it is the first. Returns 0 or errno.
-  int Add(const std::shared_ptr<SocketCore>& core);
+  // Registers an open socket; starts the thread when it is the first. Returns 0 or errno
+  // and sets *syscall to the call that failed (e.g. "pthread_create": EAGAIN when the
+  // process or system thread limit is reached). On failure nothing stays registered.
+  int Add(const std::shared_ptr<SocketCore>& core, const char** syscall);
   // Unregisters (idempotent); joins the thread when it was the last socket.
   void Remove(const std::shared_ptr<SocketCore>& core);
   // epoll_ctl MOD from any thread (caller holds core->mu).
@@ -116,6 +121,7 @@ class Reactor {
 
  private:
   Reactor() = default;
+  static void* ThreadMain(void* self);
   void Run();
   void HandleEvents(const std::shared_ptr<SocketCore>& core, uint32_t events);
   void ReadSocket(const std::shared_ptr<SocketCore>& core);
@@ -128,7 +134,8 @@ class Reactor {
   std::unordered_map<uint64_t, std::shared_ptr<SocketCore>> sockets_;
   UniqueFd epfd_;
   UniqueFd evfd_;
-  std::thread thread_;
+  pthread_t thread_{};
+  bool running_ = false;  // thread_ was started and not yet joined (lifecycle_mu_)
   bool stop_ = false;
   uint64_t next_id_ = 1;
 
@@ -142,17 +149,5 @@ class Reactor {
   std::vector<Retry> retries_;
   std::unordered_map<uint64_t, std::chrono::milliseconds> backoff_;
 };
-
-// Sends frames from the JS thread. Result: `sent` frames taken by the kernel, then
-// `parked` frames put on the native queue, the rest failed with `err`.
-struct SendResult {
-  uint32_t sent = 0;
-  uint32_t parked = 0;
-  int err = 0;
-};
-SendResult SendFrames(SocketCore* core, const can_frame* frames, uint32_t count, int32_t first_seq);
-
-// Re-binds a socket the kernel unbound after its interface was removed (caller holds mu).
-int RebindLocked(SocketCore* core);
 
 }  // namespace uvscpd

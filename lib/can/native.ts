@@ -40,8 +40,13 @@ export interface NativeSocketOptions {
 }
 
 export interface NativeCanSocket {
-  /** Returns `count` when the kernel took every frame, else [sent, parked, errno]. */
-  send(frames: Buffer, count: number, firstSeq: number): number | [number, number, number];
+  /**
+   * Returns `count` when the kernel took every frame, else [sent, parked, errno]: the first
+   * `sent` frames were taken, the next `parked` wait in the native queue, the rest failed.
+   * `ends` (exclusive end index of each request, increasing) keeps a request's unsent
+   * frames together: all parked or all refused.
+   */
+  send(frames: Buffer, count: number, firstSeq: number, ends?: Uint32Array): number | [number, number, number];
   /** Returns (seq, errno) pairs of parked frames that never reached JS (ECANCELED for dropped ones). */
   close(): Int32Array | undefined;
   setFilters(filters: Uint32Array | null): void;

@@ -77,10 +77,14 @@ export function canError(errno: number, syscall: string, interfaceName: string, 
     case 'ENOBUFS':
       message =
         `the transmit queue of CAN interface '${name}' is full (ENOBUFS): the bus is busy or nobody acknowledges frames; ` +
-        'frames beyond the native queue (txQueueLimit) are refused; check the bus, the bitrate and `ip -details -statistics link show`';
+        'a send whose unsent frames do not all fit in the native queue (txQueueLimit) is refused and none of those frames is sent; check the bus, the bitrate and `ip -details -statistics link show`';
       break;
     case 'EAGAIN':
-      message = `CAN interface '${name}' cannot take the frame now (EAGAIN)`;
+      message =
+        syscall === 'pthread_create'
+          ? `cannot open a socket on CAN interface '${name}': the SocketCAN reactor thread could not be started (EAGAIN): ` +
+            'the process or system thread limit is reached (check `ulimit -u`, the pids cgroup limit (systemd TasksMax=) and kernel.threads-max)'
+          : `CAN interface '${name}' cannot take the frame now (EAGAIN)`;
       break;
     case 'ENAMETOOLONG':
       message = `CAN interface name '${name}' is too long (ENAMETOOLONG): at most 15 characters`;
@@ -102,6 +106,13 @@ function closedError(interfaceName: string): CanError {
   e.code = 'ERR_SOCKET_CLOSED';
   e.interfaceName = interfaceName;
   return e;
+}
+
+/** Throws a RangeError unless `value` is an integer in [min, max]. */
+function checkIntOption(name: string, value: unknown, min: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`CAN socket option ${name} must be an integer from ${min} to ${max} (got ${String(value)})`);
+  }
 }
 
 /** Converts an error thrown by the addon (with errno and syscall) into a CanError. */
@@ -150,7 +161,9 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
   constructor(interfaceName: string, options: CanSocketOptions = {}) {
     super();
     this.interfaceName = interfaceName;
-    const addon = loadAddon();
+    // Validated before the addon is loaded or any socket exists.
+    if (options.txQueueLimit !== undefined) checkIntOption('txQueueLimit', options.txQueueLimit, 1, 1_000_000);
+    if (options.receiveBufferSize !== undefined) checkIntOption('receiveBufferSize', options.receiveBufferSize, 1, 0x7fffffff);
     const native: NativeSocketOptions = {};
     if (options.filters !== undefined) native.filters = encodeFilters(options.filters);
     if (options.errorMask !== undefined) native.errorMask = options.errorMask >>> 0;
@@ -158,6 +171,7 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
     if (options.receiveOwnMessages !== undefined) native.receiveOwnMessages = options.receiveOwnMessages;
     if (options.receiveBufferSize !== undefined) native.receiveBufferSize = options.receiveBufferSize;
     if (options.txQueueLimit !== undefined) native.txQueueLimit = options.txQueueLimit;
+    const addon = loadAddon();
     try {
       this.#native = new addon.CanSocket(this, dispatch, interfaceName, native);
     } catch (err) {
@@ -224,8 +238,16 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
       return;
     }
     const buf = Buffer.alloc(total * TX_RECORD_SIZE);
+    // Request boundaries: the native side parks the unsent part of a request entirely or
+    // not at all, so each request's frames are either sent/parked or refused, never split
+    // between parked and refused (a retry of a refused send cannot duplicate parked frames).
+    const ends = reqs.length > 1 ? new Uint32Array(reqs.length) : undefined;
     let off = 0;
-    for (const r of reqs) {
+    let end = 0;
+    for (let k = 0; k < reqs.length; k++) {
+      const r = reqs[k]!;
+      end += r.frames;
+      if (ends) ends[k] = end;
       for (let i = 0; i < r.frames; i++) {
         const d = r.data[i]!;
         buf.writeUInt32LE(r.rawIds[i]!, off);
@@ -240,7 +262,7 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
     this.#nextSeq = (this.#nextSeq + total) | 0;
     let result: number | [number, number, number];
     try {
-      result = this.#native.send(buf, total, seq0);
+      result = this.#native.send(buf, total, seq0, ends);
     } catch (err) {
       const e = fromNative(err, this.interfaceName);
       for (const r of reqs) this.#fail(r, e);

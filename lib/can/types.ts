@@ -117,7 +117,11 @@ export interface CanSocket extends EventEmitter {
   getStats(): CanSocketStats;
   /** Keep the event loop alive while open (the default). */
   ref(): this;
-  /** Let the process exit even though this socket is open. */
+  /**
+   * Let the process exit even though this socket is open. Unlike a net.Socket, an
+   * unref()ed socket that nothing references any more may be garbage-collected (and so
+   * closed): keep a reference to it for as long as you need it.
+   */
   unref(): this;
   /** Idempotent. Frames still parked in the TX queue are dropped and their sends reject with ECANCELED. */
   close(): void;

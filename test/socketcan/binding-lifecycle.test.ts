@@ -2,7 +2,7 @@
 // unref, GC), worker threads.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
@@ -112,9 +112,136 @@ describe('SocketCAN binding: interface state changes', () => {
       deleteVcan(iface);
     }
   });
+
+  it('removed after going down, then a send at once: ENODEV (not ENXIO), reported once, and both sockets work again', { timeout: 30_000 * SLOW }, async () => {
+    // Regression: after ENETDOWN was reported, a send that saw the removal first (ENXIO
+    // from raw_sendmsg) was neither mapped to ENODEV nor reported, so the re-bind never
+    // started and sends failed with ENXIO even after the interface came back.
+    const iface = createVcan();
+    const tx = socketCanBus.open(iface);
+    const rx = socketCanBus.open(iface);
+    const txErrors = errorsOf(tx);
+    const rxErrors = errorsOf(rx);
+    try {
+      setDown(iface);
+      await until(() => txErrors.length > 0 && rxErrors.length > 0, 5000 * SLOW, 'ENETDOWN events');
+      assert.equal(txErrors[0]!.code, 'ENETDOWN');
+      // Remove it while sending without pause (microtasks only: the reactor thread and the
+      // kernel race with this loop): ENETDOWN until the removal is seen, then ENODEV. The
+      // kernel unlists the device some milliseconds before it notifies the socket, so
+      // sends see the removal (ENXIO from raw_sendmsg) before the reactor does.
+      const del = spawn('ip', ['link', 'del', 'dev', iface], { stdio: 'ignore' });
+      const codes: string[] = [];
+      const t0 = Date.now();
+      while (Date.now() - t0 < 5000 * SLOW) {
+        const code = await tx.send({ id: 1, data: new Uint8Array([1]) }).then(
+          () => 'ok',
+          (e: CanError) => e.code,
+        );
+        if (codes[codes.length - 1] !== code) codes.push(code);
+        if (code !== 'ENETDOWN') break;
+      }
+      await new Promise((r) => (del.exitCode === null ? del.once('close', r) : r(undefined)));
+      assert.deepEqual(codes.slice(-1), ['ENODEV'], `send outcomes in order: ${codes.join(', ')}`);
+      await assert.rejects(tx.send({ id: 1, data: new Uint8Array([1]) }), (e: CanError) => e.code === 'ENODEV');
+      await until(
+        () => txErrors.some((e) => e.code === 'ENODEV') && rxErrors.some((e) => e.code === 'ENODEV'),
+        5000 * SLOW,
+        'ENODEV events',
+      );
+      await delay(200 * SLOW);
+      assert.equal(txErrors.filter((e) => e.code === 'ENODEV').length, 1, 'the removal is reported once');
+      assert.equal(rxErrors.filter((e) => e.code === 'ENODEV').length, 1, 'the removal is reported once');
+      createVcan(iface);
+      // The sender binds again on its next send, the receiver within ~1 s.
+      await delay(1500 * SLOW);
+      const got = collectFrames(rx, 1, 5000 * SLOW);
+      await tx.send({ id: 4, data: new Uint8Array([4]) });
+      assert.equal((await got)[0]!.id, 4);
+      const back = collectFrames(tx, 1, 5000 * SLOW);
+      await rx.send({ id: 5, data: new Uint8Array([5]) });
+      assert.equal((await back)[0]!.id, 5);
+    } finally {
+      tx.close();
+      rx.close();
+      deleteVcan(iface);
+    }
+  });
 });
 
 describe('SocketCAN binding: lifetime', () => {
+  it('open() fails with EAGAIN (no abort) when the reactor thread cannot start, and works once it can', { timeout: 30_000 * SLOW }, async () => {
+    // An unprivileged child (CAN_RAW needs no privilege) whose RLIMIT_NPROC is lowered
+    // below its current thread count after start-up: creating the reactor thread fails.
+    const script = `
+      const fs = require('fs');
+      const { socketCanBus } = require(${JSON.stringify(SOCKETCAN_JS)});
+      const count = () => fs.readdirSync('/proc/self/fd').length;
+      socketCanBus.interfaceState('vcan0'); // load the addon now
+      let round = 0;
+      process.on('SIGUSR2', () => {
+        round++;
+        const before = count();
+        try {
+          const s = socketCanBus.open('vcan0');
+          s.close();
+          console.log(JSON.stringify({ round, ok: true }));
+        } catch (e) {
+          console.log(JSON.stringify({ round, ok: false, code: e.code, syscall: e.syscall, message: e.message, leaked: count() - before }));
+        }
+        if (round === 2) process.exit(0);
+      });
+      setInterval(() => {}, 1000);
+      console.log('ready');`;
+    const child = spawn(
+      'setpriv',
+      ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '-e', script],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const lines: string[] = [];
+    let waiting: (() => void) | undefined;
+    let pending = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      pending += d.toString();
+      const parts = pending.split('\n');
+      pending = parts.pop()!;
+      lines.push(...parts.filter((l) => l.length > 0));
+      waiting?.();
+    });
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    const line = (n: number): Promise<string> =>
+      withTimeout(
+        new Promise<string>((resolve) => {
+          const check = (): void => {
+            if (lines.length >= n) resolve(lines[n - 1]!);
+          };
+          waiting = check;
+          check();
+        }),
+        10_000 * SLOW,
+        `child output line ${n} (stderr: ${stderr})`,
+      );
+    try {
+      assert.equal(await line(1), 'ready');
+      execFileSync('prlimit', ['--pid', String(child.pid), '--nproc=1:1']);
+      child.kill('SIGUSR2');
+      const failed = JSON.parse(await line(2)) as { ok: boolean; code: string; syscall: string; message: string; leaked: number };
+      assert.equal(failed.ok, false, 'open() must fail while no thread can be created');
+      assert.equal(failed.code, 'EAGAIN');
+      assert.equal(failed.syscall, 'pthread_create');
+      assert.match(failed.message, /reactor thread could not be started/);
+      assert.equal(failed.leaked, 0, 'no descriptor leaked by the failed open');
+      execFileSync('prlimit', ['--pid', String(child.pid), '--nproc=unlimited:unlimited']);
+      child.kill('SIGUSR2');
+      assert.deepEqual(JSON.parse(await line(3)), { round: 2, ok: true });
+      assert.equal(await withTimeout(exited, 10_000 * SLOW, 'child exits'), 0, stderr);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   it('an unref()ed open socket lets the process exit; a ref()ed one keeps it alive', { timeout: 30_000 * SLOW }, async () => {
     const unrefd = await runChild(
       [],

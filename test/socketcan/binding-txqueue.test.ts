@@ -96,6 +96,60 @@ describe('SocketCAN binding: TX queue', () => {
     }
   });
 
+  it('parks a send whole or not at all: a refused send leaves nothing parked (no duplicates on retry)', { timeout: 60_000 * SLOW }, async () => {
+    // Regression: sendMany(80) with 18 frames parked and txQueueLimit 50 parked 32 of the
+    // 80 (later sent) and still rejected, so a caller retrying the send duplicated them.
+    const iface = createVcan();
+    tc('qdisc', 'add', 'dev', iface, 'root', 'plug', 'limit', '160'); // room for 10 frames
+    const tx: SocketCanSocket = socketCanBus.open(iface, { txQueueLimit: 50 });
+    const rx = socketCanBus.open(iface);
+    const range = (from: number, n: number): CanFrame[] => Array.from({ length: n }, (_, i) => frame(from + i));
+    try {
+      const early = framesWithin(rx, 300 * SLOW);
+      // One sendMany larger than the queue: 10 taken by the kernel, the other 60 do not
+      // fit (limit 50): none of them is parked.
+      await assert.rejects(tx.sendMany(range(1000, 70)), (e: CanError) => e.code === 'ENOBUFS');
+      assert.equal(tx.getStats().txQueueDepth, 0);
+      assert.equal(tx.getStats().txFrames, 10);
+      // 18 singles are parked.
+      const parked = range(0, 18).map((f) => handled(tx.send(f)));
+      await delay(20 * SLOW);
+      assert.equal(tx.getStats().txQueueDepth, 18);
+      await assert.rejects(tx.sendMany(range(100, 80)), (e: CanError) => e.code === 'ENOBUFS');
+      assert.equal(tx.getStats().txQueueDepth, 18, 'a refused sendMany parks nothing');
+      // Several sends in one tick (one native call): parked in order while each fits
+      // whole; the first that does not fit and those after it are refused whole.
+      const fits = handled(tx.sendMany(range(200, 20))); // 18 + 20 = 38
+      const tooBig = handled(tx.sendMany(range(300, 20))); // 38 + 20 > 50
+      const after = handled(tx.send(frame(400)));
+      assert.deepEqual(await outcomes([tooBig, after]), ['ENOBUFS', 'ENOBUFS']);
+      assert.equal(tx.getStats().txQueueDepth, 38);
+      const earlyFrames = await early; // still plugged: only what the kernel took so far
+      // Retry what was refused once the queue has room again: each frame goes out once.
+      const got = handled(collectFrames(rx, 18 + 20 + 12, 30_000 * SLOW));
+      tc('qdisc', 'change', 'dev', iface, 'root', 'plug', 'release_indefinite');
+      assert.deepEqual(await withTimeout(outcomes([...parked, fits]), 20_000 * SLOW, 'parked sends settle'), new Array(19).fill('ok'));
+      await tx.sendMany(range(300, 12));
+      assert.deepEqual(
+        (await got).map((f) => f.data.readUInt32LE(0)),
+        [...Array.from({ length: 18 }, (_, i) => i), ...Array.from({ length: 20 }, (_, i) => 200 + i), ...Array.from({ length: 12 }, (_, i) => 300 + i)],
+      );
+      assert.deepEqual(
+        earlyFrames.map((f) => f.data.readUInt32LE(0)),
+        Array.from({ length: 10 }, (_, i) => 1000 + i),
+        'only the frames the kernel took of the refused sendMany went out',
+      );
+      const end = tx.getStats();
+      assert.equal(end.txQueueDepth, 0);
+      assert.equal(end.txFrames, 10 + 18 + 20 + 12);
+      assert.equal(end.txErrors, 60 + 80 + 20 + 1);
+    } finally {
+      tx.close();
+      rx.close();
+      deleteVcan(iface);
+    }
+  });
+
   it('parks frames on EAGAIN (send buffer full) and flushes them on EPOLLOUT', { timeout: 60_000 * SLOW }, async () => {
     const iface = createVcan();
     // Plugged with a large limit: frames pile up until the socket's send buffer is full.

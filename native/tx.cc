@@ -1,0 +1,110 @@
+// tx.cc - see tx.h.
+#include "tx.h"
+
+#include <errno.h>
+#include <linux/can/raw.h>
+#include <net/if.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace uvscpd {
+
+int RebindLocked(SocketCore* core) {
+  unsigned idx = if_nametoindex(core->ifname.c_str());
+  if (idx == 0) return errno == ENXIO ? ENODEV : errno;
+  // The kernel dropped the socket's filters with the interface: set them again (the
+  // default, receive-all, included).
+  const can_filter all{0, 0};
+  const void* p = core->filters_custom ? (core->filters.empty() ? nullptr : core->filters.data()) : &all;
+  socklen_t len = core->filters_custom ? static_cast<socklen_t>(core->filters.size() * sizeof(can_filter))
+                                       : static_cast<socklen_t>(sizeof all);
+  if (setsockopt(core->fd.get(), SOL_CAN_RAW, CAN_RAW_FILTER, p, len) != 0) return errno;
+  sockaddr_can addr{};
+  addr.can_family = AF_CAN;
+  addr.can_ifindex = static_cast<int>(idx);
+  if (bind(core->fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return errno;
+  core->needs_rebind = false;
+  return 0;
+}
+
+SendResult SendFrames(SocketCore* core, const can_frame* frames, uint32_t count, int32_t first_seq,
+                      const uint32_t* ends, uint32_t nends) {
+  SendResult res;
+  std::lock_guard<std::mutex> clock(core->mu);
+  if (core->closed) {
+    res.err = EBADF;
+    return res;
+  }
+  if (core->needs_rebind) {
+    int err = RebindLocked(core);
+    if (err != 0) {
+      res.err = err;
+      core->stats.tx_errors += count;
+      return res;
+    }
+  }
+  uint32_t i = 0;
+  int err = 0;
+  if (core->txq.empty()) {
+    mmsghdr msgs[kBatchFrames];
+    iovec iov[kBatchFrames];
+    while (i < count) {
+      unsigned k = std::min<uint32_t>(count - i, kBatchFrames);
+      for (unsigned j = 0; j < k; j++) {
+        iov[j].iov_base = const_cast<can_frame*>(&frames[i + j]);
+        iov[j].iov_len = sizeof(can_frame);
+        std::memset(&msgs[j], 0, sizeof msgs[j]);
+        msgs[j].msg_hdr.msg_iov = &iov[j];
+        msgs[j].msg_hdr.msg_iovlen = 1;
+      }
+      int r = sendmmsg(core->fd.get(), msgs, k, MSG_DONTWAIT);
+      if (r > 0) {
+        core->down_reported = false;
+        for (int j = 0; j < r; j++) {
+          core->stats.tx_frames++;
+          core->stats.tx_bytes += frames[i + j].can_dlc;
+        }
+        i += static_cast<uint32_t>(r);
+        continue;
+      }
+      err = r < 0 ? errno : EAGAIN;
+      if (err == EINTR) {
+        err = 0;
+        continue;
+      }
+      break;
+    }
+    res.sent = i;
+    if (i == count) return res;
+    if (err == EWOULDBLOCK) err = EAGAIN;
+    if (err != EAGAIN && err != ENOBUFS) {
+      if (err == ENXIO) err = ENODEV;  // raw_sendmsg: the bound interface is gone
+      core->ReportErrorLocked(err, true);
+      res.err = err;
+      core->stats.tx_errors += count - i;
+      return res;
+    }
+  }
+  // Park the rest behind any frames already waiting (keeps the order), whole requests
+  // only (see tx.h).
+  uint32_t u = 0;
+  while (i < count) {
+    while (u < nends && ends[u] <= i) u++;
+    const uint32_t end = u < nends ? std::min(ends[u], count) : count;
+    if (core->txq.size() + (end - i) > core->tx_limit) break;
+    for (; i < end; i++) {
+      core->txq.push_back(TxItem{frames[i], static_cast<int32_t>(static_cast<uint32_t>(first_seq) + i)});
+      res.parked++;
+    }
+  }
+  if (i < count) {
+    res.err = ENOBUFS;  // the native queue is full too
+    core->stats.tx_errors += count - i;
+  }
+  core->UpdateEpollLocked();  // arms EPOLLOUT (unless the reactor is in ENOBUFS backoff)
+  return res;
+}
+
+}  // namespace uvscpd

@@ -1,0 +1,34 @@
+// tx.h - the JS-thread send path: direct sendmmsg, parking on a full kernel queue, and
+// re-binding after the interface was removed. The reactor (reactor.cc) flushes what is
+// parked here.
+#pragma once
+
+#include <linux/can.h>
+
+#include <cstdint>
+
+#include "reactor.h"
+
+namespace uvscpd {
+
+// Result of SendFrames: `sent` frames taken by the kernel, then `parked` frames put on the
+// native queue, the rest (if any) failed with `err`.
+struct SendResult {
+  uint32_t sent = 0;
+  uint32_t parked = 0;
+  int err = 0;
+};
+
+// Sends frames from the JS thread (never blocks). `ends` (may be null) holds the exclusive
+// end index of each request (a JS send/sendMany call) in `frames`, increasing; without it
+// all frames are one request. What the kernel does not take at once is parked request by
+// request: the unsent part of a request is parked entirely or not at all, in order, until
+// one does not fit in txQueueLimit; that one and the rest fail with ENOBUFS. So a caller
+// retrying a refused request never duplicates frames that were parked.
+SendResult SendFrames(SocketCore* core, const can_frame* frames, uint32_t count, int32_t first_seq,
+                      const uint32_t* ends, uint32_t nends);
+
+// Re-binds a socket the kernel unbound after its interface was removed (caller holds mu).
+int RebindLocked(SocketCore* core);
+
+}  // namespace uvscpd
