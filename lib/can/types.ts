@@ -93,8 +93,9 @@ export type InterfaceState = 'up' | 'down' | 'absent';
  * One CAN_RAW socket bound to one interface.
  *
  * Events:
- * - `frames` (batch: FrameBatch): received frames, many per event. The
- *   batch's buffer is only valid during the call; copy what you keep.
+ * - `frames` (batch: FrameBatch): received frames, many per event (all that
+ *   were ready when JavaScript got to them). The batch's buffer is only
+ *   valid during the call; copy what you keep.
  * - `error` (err: CanError): a socket error such as ENETDOWN (interface
  *   down) or ENODEV (interface removed). The socket stays open and works
  *   again when the interface comes back. As with net.Socket, an `error`
