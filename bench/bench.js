@@ -284,18 +284,39 @@ function waitBanner(port, timeoutMs, child) {
   });
 }
 
-async function startDaemon({ rcvbuf, maxClients = 200, cpuProf } = {}) {
+/**
+ * `waitForLog`: wait for the daemon's own "listening on" log line (stderr, default log
+ * level) and then connect once, instead of polling connect() every 5 ms: on the guest's
+ * one CPU each failed attempt takes CPU from the daemon that is starting (~35-40 ms
+ * over a start, measured), so polling measures the harness as well.
+ */
+async function startDaemon({ rcvbuf, maxClients = 200, cpuProf, waitForLog = false } = {}) {
   const port = nextPort++;
   const args = [];
   if (cpuProf) args.push('--cpu-prof', '--cpu-prof-interval', '2000', `--cpu-prof-dir=${cpuProf}`);
   args.push(path.join(root, 'bin', 'uvscpd.js'), '-s', '-c', IFACE, '-i', '127.0.0.1', '-p', String(port));
-  args.push('--max-clients', String(maxClients), '--log-level', 'warn');
+  args.push('--max-clients', String(maxClients), '--log-level', waitForLog ? 'info' : 'warn');
   if (rcvbuf) args.push('--rcvbuf', String(rcvbuf));
   const t0 = performance.now();
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
+  let onLine = null;
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    if (onLine && stderr.includes('listening on')) onLine();
+  });
   try {
+    if (waitForLog) {
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no "listening" log line')), 20000);
+        onLine = () => {
+          onLine = null;
+          clearTimeout(timer);
+          resolve();
+        };
+        child.on('exit', (code) => reject(new Error(`daemon exited ${code}`)));
+      });
+    }
     await waitBanner(port, 20000, child);
   } catch (err) {
     child.kill('SIGKILL');
@@ -489,15 +510,19 @@ async function main() {
 
   // 6. start-up time
   if (want('startup')) {
-    const times = [];
-    for (let i = 0; i < (QUICK ? 3 : 5); i++) {
-      const d = await startDaemon();
-      times.push(d.startMs);
-      await stopDaemon(d);
+    // Start -> "listening" log line -> one connect -> banner (see startDaemon); then the
+    // older figure, polling connect() every 5 ms, for comparison with earlier runs.
+    for (const [key, waitForLog] of [['', true], ['poll_', false]]) {
+      const times = [];
+      for (let i = 0; i < (QUICK ? 3 : 5); i++) {
+        const d = await startDaemon({ waitForLog });
+        times.push(d.startMs);
+        await stopDaemon(d);
+      }
+      times.sort((a, b) => a - b);
+      kv(`startup.${key}runs_ms`, times.map((t) => t.toFixed(0)).join('/'));
+      kv(`startup.${key}median_ms`, times[(times.length - 1) >> 1].toFixed(0));
     }
-    times.sort((a, b) => a - b);
-    kv('startup.runs_ms', times.map((t) => t.toFixed(0)).join('/'));
-    kv('startup.median_ms', times[(times.length - 1) >> 1].toFixed(0));
     // The floor: node itself, and node loading the library (no CAN, no listen).
     for (const [key, code] of [
       ['node_e0', '0'],
@@ -757,7 +782,8 @@ function report() {
   }
   if (g('startup.median_ms') !== undefined) {
     const ms = Number(g('startup.median_ms'));
-    row('start to banner, median ms', `${ms} (${g('startup.runs_ms')})`, '', '< 400 (h)', ms < 400);
+    row('start to listening + banner, median ms', `${ms} (${g('startup.runs_ms')})`, '', '< 400 (h)', ms < 400);
+    row('  same, polling connect() every 5 ms (older figure)', `${g('startup.poll_median_ms')} (${g('startup.poll_runs_ms')})`, '', '');
     row('  floor: node -e 0 ; node requiring dist/lib, median ms', `${g('startup.node_e0_median_ms')} ; ${g('startup.node_require_lib_median_ms')}`, '', '');
   }
   if (want('kernel')) {

@@ -1,6 +1,14 @@
 #!/usr/bin/env node
 'use strict';
 // The `uvscpd` command. Everything is in lib/cli.ts (compiled to dist/).
+// Node >= 22.1 can keep V8's compiled code of our modules on disk between starts
+// (faster start-up); older Node has no such API and this is a no-op. Failure to
+// use the cache (read-only file system...) is not an error.
+try {
+  require('node:module').enableCompileCache?.();
+} catch {
+  // no cache: start as usual
+}
 let cli;
 try {
   cli = require('../dist/lib/cli.js');

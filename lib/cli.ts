@@ -14,18 +14,31 @@
 // reloads: there is no configuration file, the original shut down on it, and
 // a foreground daemon whose terminal goes away gets SIGHUP.
 
+//
+// Start-up cost: `uvscpd -s -c can0` loads only what it uses. The virtual bus,
+// the help text, daemonizing (child_process), systemd notification and the
+// native datagram sender are required on first use (`lazy` below), so the
+// require graph at start is the server, the options and the loggers.
+
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { CanBus } from './can/types.js';
-import { VirtualCanBus } from './can/virtual-bus.js';
 import { createServer, type Logger, type VscpServer } from './server/index.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
-import { removePidFile, spawnDaemon, takeDaemonChannel, writePidFile, type DaemonChannel } from './cli/daemon.js';
-import { helpText, versionText } from './cli/help.js';
+import type { DaemonChannel } from './cli/daemon.js';
 import { NullLogger, StderrLogger, SyslogLogger, type DatagramSender } from './cli/log.js';
 import { parseOptions, redactArgs, VIRTUAL_INTERFACE, type CliConfig } from './cli/options.js';
-import { sdNotify, stderrIsJournal, watchdogIntervalMs } from './cli/systemd.js';
+
+/** Modules the default path does not need, loaded on first use. */
+const lazy = {
+  daemon: (): typeof import('./cli/daemon.js') => require('./cli/daemon.js') as typeof import('./cli/daemon.js'),
+  help: (): typeof import('./cli/help.js') => require('./cli/help.js') as typeof import('./cli/help.js'),
+  systemd: (): typeof import('./cli/systemd.js') => require('./cli/systemd.js') as typeof import('./cli/systemd.js'),
+};
+
+/** = daemon.ts DAEMON_ENV: checked here so that a foreground start need not load daemon.ts. */
+const DAEMON_ENV = 'UVSCPD_DAEMON_FD';
 
 export { parseOptions, type CliConfig, type ParseResult } from './cli/options.js';
 
@@ -71,7 +84,10 @@ function loadDatagramSender(): DatagramSender {
 }
 
 function openBus(canInterface: string): CanBus {
-  if (canInterface === VIRTUAL_INTERFACE) return new VirtualCanBus({ interfaces: [VIRTUAL_INTERFACE] });
+  if (canInterface === VIRTUAL_INTERFACE) {
+    const { VirtualCanBus } = require('./can/virtual-bus.js') as typeof import('./can/virtual-bus.js');
+    return new VirtualCanBus({ interfaces: [VIRTUAL_INTERFACE] });
+  }
   // Loaded only here: the virtual bus needs no native addon.
   const { SocketCanBus } = require('./can/socketcan.js') as { SocketCanBus: new () => CanBus };
   return new SocketCanBus();
@@ -132,7 +148,8 @@ function makeLogger(config: CliConfig, foreground: boolean, send: DatagramSender
   const useSyslog = config.syslog ?? !foreground;
   if (useSyslog) return new SyslogLogger({ level: config.logLevel, send, ident: PACKAGE_NAME });
   if (!foreground) return new NullLogger(); // daemon with --no-syslog: stderr is /dev/null
-  return new StderrLogger({ level: config.logLevel, ident: PACKAGE_NAME, journal: stderrIsJournal() });
+  const journal = process.env['JOURNAL_STREAM'] !== undefined && lazy.systemd().stderrIsJournal();
+  return new StderrLogger({ level: config.logLevel, ident: PACKAGE_NAME, journal });
 }
 
 /** Run the server until a stop signal. `channel` is set in the daemon child. */
@@ -143,18 +160,20 @@ async function serve(config: CliConfig, argv: readonly string[], channel: Daemon
     // (Linux: Node rewrites the argv area, so /proc/<pid>/cmdline too).
     process.title = [PACKAGE_NAME, ...redactArgs(argv)].join(' ');
   }
-  const send = loadDatagramSender();
+  let sender: DatagramSender | undefined;
+  const send: DatagramSender = (path, message) => (sender ??= loadDatagramSender())(path, message);
   const logger = makeLogger(config, foreground, send);
   const pidFile = config.pidFile !== undefined ? resolvePath(config.pidFile) : undefined;
   let pidFileWritten = false;
   const cleanUp = (): void => {
-    if (pidFile !== undefined && pidFileWritten) removePidFile(pidFile);
+    if (pidFile !== undefined && pidFileWritten) lazy.daemon().removePidFile(pidFile);
     pidFileWritten = false;
   };
 
   const notify = (state: string): void => {
+    if (process.env['NOTIFY_SOCKET'] === undefined) return; // not started by systemd (Type=notify)
     try {
-      sdNotify(state, send);
+      lazy.systemd().sdNotify(state, send);
     } catch (err) {
       logger.warn(`sd_notify to NOTIFY_SOCKET failed: ${(err as Error).message}`);
     }
@@ -217,7 +236,7 @@ async function serve(config: CliConfig, argv: readonly string[], channel: Daemon
     address = await server.listen();
     if (pidFile !== undefined) {
       try {
-        writePidFile(pidFile);
+        lazy.daemon().writePidFile(pidFile);
       } catch (err) {
         throw new PidFileError(pidFile, err as NodeJS.ErrnoException);
       }
@@ -234,7 +253,7 @@ async function serve(config: CliConfig, argv: readonly string[], channel: Daemon
 
   const where = formatAddress(address);
   notify(`READY=1\nMAINPID=${process.pid}\nSTATUS=Listening on ${where}, CAN interface ${config.canInterface}`);
-  const watchdogMs = watchdogIntervalMs();
+  const watchdogMs = process.env['WATCHDOG_USEC'] === undefined ? 0 : lazy.systemd().watchdogIntervalMs();
   if (watchdogMs > 0) setInterval(() => notify('WATCHDOG=1'), watchdogMs).unref();
   if (channel !== undefined) {
     // A daemon must not keep its start directory busy (the pid file path is
@@ -259,10 +278,10 @@ export async function main(argv: readonly string[], io: MainIo = defaultIo): Pro
       io.stderr(`${PACKAGE_NAME}: ${parsed.message}\n`);
       return EXIT_USAGE;
     case 'help':
-      io.stdout(helpText());
+      io.stdout(lazy.help().helpText());
       return EXIT_OK;
     case 'version':
-      io.stdout(versionText());
+      io.stdout(lazy.help().versionText());
       return EXIT_OK;
     case 'run':
       break;
@@ -277,7 +296,7 @@ export async function main(argv: readonly string[], io: MainIo = defaultIo): Pro
     }
     config = { ...config, password };
   }
-  const channel = takeDaemonChannel();
+  const channel = process.env[DAEMON_ENV] === undefined ? undefined : lazy.daemon().takeDaemonChannel();
   if (!config.stay && channel === undefined) {
     const script = io.script ?? process.argv[1];
     if (script === undefined) {
@@ -286,7 +305,7 @@ export async function main(argv: readonly string[], io: MainIo = defaultIo): Pro
     }
     // Node flags carry over, except a debugger's: its port is the parent's.
     const execArgv = process.execArgv.filter((a) => !/^--(inspect|debug)/.test(a));
-    const outcome = await spawnDaemon({ script, args: argv, execArgv });
+    const outcome = await lazy.daemon().spawnDaemon({ script, args: argv, execArgv });
     if (outcome.ok) return EXIT_OK;
     io.stderr(`${PACKAGE_NAME}: ${outcome.message}\n`);
     return EXIT_FAILURE;

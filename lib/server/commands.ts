@@ -4,7 +4,7 @@
 // What they need from the outside world (the CAN socket, the keep-alive
 // clock, server-wide facts) comes through SessionHooks and ServerFacts.
 
-import { createHash, timingSafeEqual } from 'node:crypto';
+import type * as NodeCrypto from 'node:crypto';
 import type { InterfaceState } from '../can/types.js';
 import { versionReply, PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import type { Guid } from '../vscp/index.js';
@@ -95,7 +95,17 @@ export class Credentials {
 }
 
 function digest(bytes: Buffer): Buffer {
-  return createHash('sha256').update(bytes).digest();
+  return nodeCrypto().createHash('sha256').update(bytes).digest();
+}
+
+function timingSafeEqual(a: Buffer, b: Buffer): boolean {
+  return nodeCrypto().timingSafeEqual(a, b);
+}
+
+/** node:crypto costs ~10 ms of start-up in a slow guest: loaded when credentials are first used. */
+let cryptoModule: typeof NodeCrypto | undefined;
+function nodeCrypto(): typeof NodeCrypto {
+  return (cryptoModule ??= require('node:crypto') as typeof NodeCrypto);
 }
 
 /** What a session knows about its server; the same object for every session. */
@@ -220,11 +230,12 @@ function send(s: SessionState, args: readonly string[]): CommandReply | Promise<
   } catch {
     return REPLY_SEND_WRITE;
   }
-  return outcome.then(
-    () => REPLY_OK,
-    () => REPLY_SEND_WRITE,
-  );
+  return outcome.then(sendDone, sendFailed);
 }
+
+// Shared (no closures per SEND): the kernel took the frame, or did not.
+const sendDone = (): CommandReply => REPLY_OK;
+const sendFailed = (): CommandReply => REPLY_SEND_WRITE;
 
 function setFilterPart(which: 'id' | 'mask'): Handler {
   const failure = reply(which === 'id' ? '-OK - format error in filter frame' : '-OK - format error in mask frame');

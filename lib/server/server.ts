@@ -25,6 +25,8 @@ export const DEFAULT_MAX_CLIENTS = 5;
 export const DEFAULT_FIFO_SIZE = 100;
 
 const MAX_CLIENTS_REPLY = '-OK - Max number of clients connected.\r\n';
+/** Longest a session's unconverted input waits for the timer to time it (see Session.onTimer). */
+export const ACTIVITY_TICK_MS = 200;
 /** How long a refused client may take to read its one line. */
 const REFUSE_GRACE_MS = 1000;
 
@@ -88,6 +90,8 @@ export class VscpServer extends EventEmitter {
   private nextSessionId = 1;
   private timer: NodeJS.Timeout | null = null;
   private timerDue = Infinity;
+  /** Armed by a session's first untimed input (idle timeouts only); runs onTimer. */
+  private activityTimer: NodeJS.Timeout | null = null;
 
   constructor(options: VscpServerOptions) {
     super();
@@ -144,6 +148,7 @@ export class VscpServer extends EventEmitter {
       idleTimeoutMs,
       receiveBufferSize: options.receiveBufferSize,
       wakeAt: (deadline) => this.wakeAt(deadline),
+      noteActivity: () => this.noteActivity(),
       sessionClosed: (session, reason) => this.onSessionClosed(session, reason),
     };
   }
@@ -252,7 +257,18 @@ export class VscpServer extends EventEmitter {
     this.timer.unref();
   }
 
+  /** Run onTimer within ACTIVITY_TICK_MS; no clock read (setTimeout uses the loop's cached time). */
+  private noteActivity(): void {
+    if (this.activityTimer !== null || this.closing !== null) return;
+    this.activityTimer = setTimeout(() => {
+      this.activityTimer = null;
+      this.onTimer();
+    }, ACTIVITY_TICK_MS);
+    this.activityTimer.unref();
+  }
+
   private onTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer); // when the activity tick runs it
     this.timer = null;
     this.timerDue = Infinity;
     const now = performance.now();
@@ -274,6 +290,8 @@ export class VscpServer extends EventEmitter {
     });
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    if (this.activityTimer !== null) clearTimeout(this.activityTimer);
+    this.activityTimer = null;
     const tcp = this.tcp;
     const listenerClosed = new Promise<void>((resolve) => {
       if (tcp === null || !tcp.listening) resolve();

@@ -88,6 +88,8 @@ export interface SessionHost {
   readonly receiveBufferSize: number | undefined;
   /** The session has a timer deadline (performance.now() ms) that may be earlier than the current one. */
   wakeAt(deadline: number): void;
+  /** The session saw input it has not timed yet: run onTimer within ~ACTIVITY_TICK_MS (no clock read here). */
+  noteActivity(): void;
   /** The session's TCP socket has closed; called exactly once. */
   sessionClosed(session: Session, reason: string): void;
 }
@@ -106,6 +108,24 @@ export class Session {
   /** Output waiting behind an unfinished SEND, in order. Empty almost always. */
   private readonly pending: OutputSlot[] = [];
   private pendingBytes = 0;
+  /** A flushPending is queued for the end of this microtask run (P1). */
+  private flushQueued = false;
+  /**
+   * rcvloop lines received in this JS turn, not yet written: the reactor hands
+   * JS several batches at once (one 'frames' event each), and they leave in ONE
+   * write at the end of that microtask run. Any other output takes them first.
+   */
+  private events = '';
+  private readonly flushEvents = (): void => {
+    const text = this.events;
+    if (text === '') return;
+    this.events = '';
+    if (!this.ending) this.output(text);
+  };
+  private readonly flushQueuedPending = (): void => {
+    this.flushQueued = false;
+    if (!this.ending) this.flushPending();
+  };
   private inputStopped = false;
   /** Complete lines not yet run, one array per input chunk (DESIGN "Slow readers"); almost always empty. */
   private readonly backlog: FramedLine[][] = [];
@@ -123,6 +143,16 @@ export class Session {
   private lastInputAt: number;
   private lastActivityAt: number;
   private lastKeepAliveAt = 0;
+  // No clock read per CAN batch or input chunk (each is a system call in some
+  // environments): the hot paths bump these counters and onTimer, which has the
+  // time anyway, turns a change into lastActivityAt / lastInputAt. Those then
+  // lag the true time by at most one timer period (the keep-alive's 200 ms quiet
+  // check or the ~200 ms activity tick), which only ever delays a keep-alive or
+  // an idle timeout, never advances it (spec §5.2: "about every 2 s").
+  private activity = 0;
+  private activitySeen = 0;
+  private input = 0;
+  private inputSeen = 0;
 
   constructor(
     id: number,
@@ -187,9 +217,9 @@ export class Session {
 
   private onData(chunk: Buffer): void {
     if (this.inputStopped) return;
-    const now = performance.now();
-    this.lastInputAt = now;
-    this.lastActivityAt = now;
+    // Timed by onTimer (see `input`); with an idle timeout the server ticks within ~200 ms.
+    if (this.input === this.inputSeen && this.host.idleTimeoutMs > 0) this.host.noteActivity();
+    this.input++;
     const lines = this.splitter.push(chunk);
     if (lines.length === 0) return;
     this.backlog.push(lines);
@@ -287,6 +317,7 @@ export class Session {
       this.output(result.text);
       return;
     }
+    if (this.events !== '') this.flushEvents(); // events received before this command go first
     const slot: OutputSlot = { text: null };
     this.pending.push(slot);
     result.then(
@@ -299,11 +330,23 @@ export class Session {
     if (this.ending) return;
     slot.text = text;
     this.pendingBytes += text.length;
-    this.flushPending();
+    if (this.pending.length === 1) {
+      // The only reply waiting (SEND 1 deep): out now, no extra hop.
+      this.flushPending();
+      return;
+    }
+    // SENDs settled by one sendmmsg resolve in one microtask run: answer them in ONE write.
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(this.flushQueuedPending);
   }
 
   /** Text that keeps its place behind any unfinished reply. */
   private output(text: string): void {
+    if (this.events !== '') {
+      text = this.events + text; // received before this output was made
+      this.events = '';
+    }
     if (this.pending.length === 0) {
       this.write(text);
     } else {
@@ -339,12 +382,17 @@ export class Session {
   /** HOT PATH: one batch of frames -> counters, FIFO or one write (spec §3.6, §4.2, §5.2). */
   private onFrames(batch: FrameBatch): void {
     if (this.ending) return;
-    this.lastActivityAt = performance.now(); // any frame, even one dropped below, delays keep-alives (spec §5.2)
+    this.activity++; // any frame, even one dropped below, delays keep-alives (spec §5.2; timed in onTimer)
     const state = this.state;
     const prefix = state.guidPrefix;
     const inLoop = state.inLoop;
     const buffer = batch.buffer;
-    const receivedAtMs = Date.now();
+    // The datetime field (1 s resolution) is the time the event reached us. The
+    // kernel's receive time of the batch's first frame (SO_TIMESTAMP, the same
+    // wall clock) is that time, truer than a read of the clock after the thread
+    // hops, and costs no system call. Date.now() only when the kernel gave none.
+    const firstUs = batch.count > 0 ? batch.timestamp(0) : 0;
+    const receivedAtMs = firstUs > 0 ? firstUs / 1000 : Date.now();
     let text = '';
     let lines = 0;
     let frames = 0;
@@ -372,11 +420,12 @@ export class Session {
 
   /** rcvloop output, dropped and counted while the peer is not reading (DESIGN "Slow readers"). */
   private pushEvents(text: string, lines: number): void {
-    if (this.socket.writableLength + this.pendingBytes > SLOW_READER_HIGH_WATER) {
+    if (this.socket.writableLength + this.pendingBytes + this.events.length > SLOW_READER_HIGH_WATER) {
       this.state.slowReaderDrops += lines;
       return;
     }
-    this.output(text);
+    if (this.events === '') queueMicrotask(this.flushEvents);
+    this.events += text;
   }
 
   private onCanError(err: CanError): void {
@@ -385,10 +434,16 @@ export class Session {
     // spec §1.6: tell the client and close. Replies already known go first; unfinished ones cannot finish.
     this.stopInput();
     let text = '';
+    let whole = true;
     for (const slot of this.pending) {
-      if (slot.text === null || slot.end !== undefined) break;
+      if (slot.text === null || slot.end !== undefined) {
+        whole = false;
+        break;
+      }
       text += slot.text;
     }
+    if (whole) text += this.events; // events not yet written came after every reply
+    this.events = '';
     this.pending.length = 0;
     this.pendingBytes = 0;
     this.write(text + CAN_DISCONNECTED);
@@ -408,6 +463,15 @@ export class Session {
 
   onTimer(now: number): void {
     if (this.ending) return;
+    if (this.input !== this.inputSeen) {
+      this.inputSeen = this.input; // input since the last tick: idle and quiet start now (<= one tick late)
+      this.lastInputAt = now;
+      this.lastActivityAt = now;
+    }
+    if (this.activity !== this.activitySeen) {
+      this.activitySeen = this.activity; // frames since the last tick: quiet starts now (<= 200 ms late)
+      this.lastActivityAt = now;
+    }
     if (this.host.idleTimeoutMs > 0 && now - this.lastInputAt >= this.host.idleTimeoutMs) {
       this.host.logger.info(`session ${this.info.id}: idle for ${this.host.idleTimeoutMs} ms, closing`);
       this.stopInput();
@@ -439,6 +503,7 @@ export class Session {
       this.closeCan();
       this.pending.length = 0;
       this.pendingBytes = 0;
+      this.events = '';
     }
     if (destroy || this.socket.destroyed) {
       this.socket.destroy();
