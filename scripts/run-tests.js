@@ -29,6 +29,8 @@ const ADDON_BUILDS = [
   { name: 'cmake-js', file: path.join(root, 'build-cmake', 'Release', 'uvscpd.node') },
 ];
 const GUEST_TIMEOUT_S = 1500;
+/** Wall-clock limit of one test run (a suite, or the socketcan suites of one addon). */
+const RUN_LIMIT_S = Number(process.env.UVSCPD_TEST_RUN_LIMIT_S) || 600;
 
 const args = process.argv.slice(2);
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
@@ -56,10 +58,28 @@ function testFiles(suite) {
     .map((f) => path.join(dir, f));
 }
 
-/** Run a command, stream its output, and add up node:test's summary lines. */
-function run(command, commandArgs, env = {}) {
+/**
+ * Run a command, stream its output, and add up node:test's summary lines.
+ * A per-test timeout does not end a test file whose handles stay open, so
+ * each run also has a wall-clock limit: past it, its whole process group is
+ * killed and the run counts as failed (CI must end, not hang).
+ */
+function run(command, commandArgs, env = {}, limitSeconds = RUN_LIMIT_S) {
   return new Promise((resolve) => {
-    const child = spawn(command, commandArgs, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, commandArgs, {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group, so a hung run can be killed whole
+    });
+    const limit = setTimeout(() => {
+      loud(`${path.basename(command)} ${commandArgs.slice(-1)[0]}: still running after ${limitSeconds} s; killing it (counted as a failure)`);
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, limitSeconds * 1000);
     let pending = '';
     const tally = (chunk) => {
       pending += chunk.toString('utf8');
@@ -77,6 +97,7 @@ function run(command, commandArgs, env = {}) {
     });
     child.stderr.on('data', (d) => process.stderr.write(d));
     child.on('close', (code, signal) => {
+      clearTimeout(limit);
       totals.runs++;
       if (code !== 0) totals.runFailures++;
       resolve(code === null ? 128 + (os.constants.signals[signal] ?? 0) : code);
@@ -173,10 +194,12 @@ async function runSocketCanSuites() {
   const guest = guestAvailable();
   if (guest.ok) {
     log(`SocketCAN is not usable here (${here.why}): running the socketcan suites in a User-Mode Linux guest`);
-    const code = await run(path.join(root, 'test', 'can-vm.sh'), [process.execPath, __filename, '--only', 'socketcan', '--in-guest'], {
-      CANVM_IFACES: CAN_IFACES.join(' '),
-      CANVM_TIMEOUT: String(GUEST_TIMEOUT_S),
-    });
+    const code = await run(
+      path.join(root, 'test', 'can-vm.sh'),
+      [process.execPath, __filename, '--only', 'socketcan', '--in-guest'],
+      { CANVM_IFACES: CAN_IFACES.join(' '), CANVM_TIMEOUT: String(GUEST_TIMEOUT_S) },
+      GUEST_TIMEOUT_S + 60,
+    );
     // The guest's own runner reports its failures in the summary lines we tallied;
     // a non-zero exit with no failed test means the guest itself failed.
     if (code !== 0) log(`CAN guest exited with status ${code}`);
