@@ -45,7 +45,11 @@ function chaosConnection(port: number, rng: Rng, corpus: readonly Buffer[]): Pro
     };
     const hard = setTimeout(() => socket.destroy(), 3000);
     socket.on('data', (d: Buffer) => chunks.push(d));
-    socket.on('error', () => undefined);
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      // Node (20.x at least) never emits 'close' when resetAndDestroy's reset
+      // fails: the socket is destroyed by then, so this is its end.
+      if (err.syscall === 'reset') finish();
+    });
     socket.on('close', finish);
     socket.on('connect', async () => {
       if (rng.chance(0.2)) {
@@ -67,8 +71,10 @@ function chaosConnection(port: number, rng: Rng, corpus: readonly Buffer[]): Pro
         if (rng.chance(0.3)) await sleep(rng.range(0, 20));
       }
       const end = rng.int(4);
-      if (end === 0) socket.resetAndDestroy();
-      else if (end === 1) socket.destroy();
+      // A reset needs the write side still open: once the server has closed and
+      // the socket auto-ended (allowHalfOpen false), libuv refuses it (EINVAL).
+      if (end === 0 && !socket.writableEnded) socket.resetAndDestroy();
+      else if (end <= 1) socket.destroy();
       else if (end === 2) socket.end();
       else setTimeout(() => socket.destroy(), rng.range(0, 200));
     });
