@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # System packages the build and the test suites need, on Debian/Ubuntu.
 # Safe to run again; installs only what is missing. Needs root (or sudo).
+# With package names as arguments, installs those instead (scripts/cross/install-deps.sh).
 #   g++ make python3     node-gyp builds of the addon (python3 also: test listeners)
 #   systemd              systemd-analyze verifies the shipped unit
 #   cmake                the cmake-js build
@@ -9,6 +10,7 @@
 #                        for kernels without SocketCAN
 set -euo pipefail
 want=(g++ make python3 systemd cmake iproute2 kmod can-utils user-mode-linux util-linux perl-base libc6-dev gcc)
+[ $# -gt 0 ] && want=("$@")
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

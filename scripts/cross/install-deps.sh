@@ -8,17 +8,5 @@
 #   file binutils            architecture and glibc-floor checks (file, objdump -T)
 # --no-install-recommends keeps qemu-user-binfmt (and its binfmt_misc registration) out.
 set -euo pipefail
-want=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user cmake make python3 file binutils)
-missing=()
-for p in "${want[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "cross/install-deps: all host packages present"
-  exit 0
-fi
-SUDO=""
-[ "$(id -u)" = 0 ] || SUDO=sudo
-echo "cross/install-deps: apt-get install ${missing[*]}"
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+exec bash "$(dirname "$0")/../install-deps.sh" \
+  g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user cmake make python3 file binutils
