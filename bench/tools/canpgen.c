@@ -26,17 +26,9 @@ int main(int argc, char **argv) {
   long rate = arg_long(argv[3], "rate");
   uint32_t canid = argc > 4 ? (uint32_t)strtoul(argv[4], NULL, 16) : ((3u << 26) | (20u << 16) | (3u << 8) | 1u);
 
-  int s = socket(PF_CAN, SOCK_RAW, CAN_RAW);
-  if (s < 0) { perror("socket"); return 1; }
+  int s = open_can(ifname);
+  if (s < 0) return 1;
   setsockopt(s, SOL_CAN_RAW, CAN_RAW_FILTER, NULL, 0); /* receive nothing */
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
-  if (ioctl(s, SIOCGIFINDEX, &ifr) < 0) { perror("SIOCGIFINDEX"); return 1; }
-  struct sockaddr_can addr = {0};
-  addr.can_family = AF_CAN;
-  addr.can_ifindex = ifr.ifr_ifindex;
-  if (bind(s, (struct sockaddr *)&addr, sizeof addr) < 0) { perror("bind"); return 1; }
 
   struct can_frame f;
   memset(&f, 0, sizeof f);

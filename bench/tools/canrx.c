@@ -31,22 +31,14 @@ int main(int argc, char **argv) {
   long timeout_ms = argc > 5 ? arg_long(argv[5], "timeout") : 120000;
   long lazy_us = argc > 6 ? arg_long(argv[6], "lazy") : 0;
 
-  int s = socket(PF_CAN, SOCK_RAW, CAN_RAW);
-  if (s < 0) { perror("socket"); return 1; }
+  int s = open_can(ifname);
+  if (s < 0) return 1;
   if (rcvbuf > 0) {
     int v = (int)rcvbuf;
     if (setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof v) < 0) setsockopt(s, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
   }
   int one = 1;
   setsockopt(s, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
-  if (ioctl(s, SIOCGIFINDEX, &ifr) < 0) { perror("SIOCGIFINDEX"); return 1; }
-  struct sockaddr_can addr = {0};
-  addr.can_family = AF_CAN;
-  addr.can_ifindex = ifr.ifr_ifindex;
-  if (bind(s, (struct sockaddr *)&addr, sizeof addr) < 0) { perror("bind"); return 1; }
   int got = 0;
   socklen_t gl = sizeof got;
   getsockopt(s, SOL_SOCKET, SO_RCVBUF, &got, &gl);

@@ -16,6 +16,26 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <linux/can.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* A CAN_RAW socket bound to `ifname`, or -1 (the failing call reported on stderr). */
+static __attribute__((unused)) int open_can(const char *ifname) {
+  int s = socket(PF_CAN, SOCK_RAW, CAN_RAW);
+  if (s < 0) { perror("socket(PF_CAN)"); return -1; }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
+  if (ioctl(s, SIOCGIFINDEX, &ifr) < 0) { perror("SIOCGIFINDEX"); close(s); return -1; }
+  struct sockaddr_can addr = {0};
+  addr.can_family = AF_CAN;
+  addr.can_ifindex = ifr.ifr_ifindex;
+  if (bind(s, (struct sockaddr *)&addr, sizeof addr) < 0) { perror("bind"); close(s); return -1; }
+  return s;
+}
 
 static inline uint64_t now_us(void) {
   struct timespec ts;

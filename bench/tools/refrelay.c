@@ -22,19 +22,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int open_can(const char *ifname) {
-  int s = socket(PF_CAN, SOCK_RAW, CAN_RAW);
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
-  if (s < 0 || ioctl(s, SIOCGIFINDEX, &ifr) < 0) return -1;
-  struct sockaddr_can addr = {0};
-  addr.can_family = AF_CAN;
-  addr.can_ifindex = ifr.ifr_ifindex;
-  if (bind(s, (struct sockaddr *)&addr, sizeof addr) < 0) return -1;
-  return s;
-}
-
 static void serve(int c, const char *ifname) {
   int can = open_can(ifname);
   const char *banner = "refrelay\r\n+OK - Success, connected\r\n";
