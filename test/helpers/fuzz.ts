@@ -47,6 +47,11 @@ export class Rng {
     return t;
   }
 
+  /** Uniform in [0, 1). */
+  float(): number {
+    return this.next() / 4294967296;
+  }
+
   /** Integer in [0, n). */
   int(n: number): number {
     return n <= 1 ? 0 : Math.floor((this.next() / 4294967296) * n);

@@ -1,6 +1,7 @@
 // Event model: parseEventLine / formatEvent / canFrameToEvent (spec §3.4, §3.6).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Rng } from '../helpers/fuzz.js';
 import type { VscpEvent } from '../../lib/vscp/index.js';
 import {
   canFrameToEvent,
@@ -18,16 +19,11 @@ const RTR = 0x40000000;
 const ERR = 0x20000000;
 const SPEC_LINE = '112,20,3,0,2020-12-19T20:48:53,1515346304,0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:A,0,1,35';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniform numbers in [0, 1) (the fuzz helpers' PRNG) so failures reproduce. */
+const prng = (seed: number): (() => number) => {
+  const rng = new Rng(seed);
+  return () => rng.float();
+};
 
 test('§3.4: the spec example line parses into its fields', () => {
   const e = parseEventLine(SPEC_LINE + '\r\n');

@@ -1,6 +1,7 @@
 // Number syntax (spec §3.2) and the RETR count (spec §2.2).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Rng } from '../helpers/fuzz.js';
 import { parseNumber, parseRetrCount, parseStrictUnsigned } from '../../lib/vscp/index.js';
 
 const TWO_32 = 2n ** 32n;
@@ -21,17 +22,11 @@ function refDecimal(t: string): number | null {
   return Number(v);
 }
 
-/** Small deterministic PRNG (mulberry32) so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniform numbers in [0, 1) (the fuzz helpers' PRNG) so failures reproduce. */
+const prng = (seed: number): (() => number) => {
+  const rng = new Rng(seed);
+  return () => rng.float();
+};
 
 test('§3.2: plain decimal', () => {
   assert.equal(parseNumber('0'), 0);
