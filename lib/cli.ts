@@ -230,6 +230,7 @@ async function serve(config: CliConfig, argv: readonly string[], channel: Daemon
       fifoSize: config.fifoSize,
       idleTimeoutMs: config.idleTimeoutMs,
       receiveBufferSize: config.receiveBufferSize,
+      receiveCoalesceUs: config.receiveCoalesceUs,
       logger,
     });
     server.on('error', (err: Error) => logger.error(`server error: ${err.message}`));

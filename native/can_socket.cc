@@ -207,6 +207,15 @@ CanSocketWrap::CanSocketWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
       return;
     }
   }
+  v = opts.Get("receiveCoalesceUs");
+  if (v.IsNumber()) {
+    double us = v.As<Napi::Number>().DoubleValue();
+    if (!(us >= 0 && us <= kMaxCoalesceMicros)) {  // also rejects NaN
+      Napi::RangeError::New(env, "receiveCoalesceUs must be 0..100000").ThrowAsJavaScriptException();
+      return;
+    }
+    core_->rx_coalesce_us = static_cast<uint32_t>(us);
+  }
   v = opts.Get("txQueueLimit");
   if (v.IsNumber()) {
     double lim = v.As<Napi::Number>().DoubleValue();

@@ -44,6 +44,8 @@ constexpr unsigned kBatchFrames = 64;
 constexpr size_t kMaxReadyBatches = 2;
 // Batches read from one socket per readiness event (fairness between sockets).
 constexpr unsigned kBatchesPerWakeup = 4;
+// Largest receive coalescing window a socket may ask for (rx_coalesce_us).
+constexpr uint32_t kMaxCoalesceMicros = 100000;
 
 struct TxItem {
   can_frame frame;
@@ -76,6 +78,11 @@ struct SocketCore {
 
   // Receive side.
   bool paused = false;           // EPOLLIN removed: JS has kMaxReadyBatches waiting
+  // Receive coalescing window under load, in microseconds (0 = off). When a read finds more
+  // than one frame waiting, or JS has not yet taken the previous delivery, the reactor waits
+  // this long before its next epoll_wait, so the next read (and the next JS wake-up) carries
+  // every frame that arrived meanwhile. Idle or lightly loaded sockets are read at once.
+  uint32_t rx_coalesce_us = 0;
   std::deque<std::vector<uint8_t>> ready;  // batches of records for JS
 
   // Transmit side.
@@ -125,8 +132,11 @@ class Reactor {
   Reactor() = default;
   static void* ThreadMain(void* self);
   void Run();
-  void HandleEvents(const std::shared_ptr<SocketCore>& core, uint32_t events);
-  void ReadSocket(const std::shared_ptr<SocketCore>& core);
+  // Both return the coalescing window the socket asks for after this read (0: none).
+  uint32_t HandleEvents(const std::shared_ptr<SocketCore>& core, uint32_t events);
+  uint32_t ReadSocket(const std::shared_ptr<SocketCore>& core);
+  // Waits up to `micros` for the wake-up eventfd (never reads it: epoll_wait does).
+  void Holdoff(uint32_t micros);
   void FlushSocket(const std::shared_ptr<SocketCore>& core);
   void ReadSocketError(SocketCore* core);
   void ScheduleRetry(const std::shared_ptr<SocketCore>& core, std::chrono::milliseconds delay);

@@ -36,6 +36,7 @@ export interface NativeSocketOptions {
   loopback?: boolean;
   receiveOwnMessages?: boolean;
   receiveBufferSize?: number;
+  receiveCoalesceUs?: number;
   txQueueLimit?: number;
 }
 

@@ -164,12 +164,14 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
     // Validated before the addon is loaded or any socket exists.
     if (options.txQueueLimit !== undefined) checkIntOption('txQueueLimit', options.txQueueLimit, 1, 1_000_000);
     if (options.receiveBufferSize !== undefined) checkIntOption('receiveBufferSize', options.receiveBufferSize, 1, 0x7fffffff);
+    if (options.receiveCoalesceUs !== undefined) checkIntOption('receiveCoalesceUs', options.receiveCoalesceUs, 0, 100_000);
     const native: NativeSocketOptions = {};
     if (options.filters !== undefined) native.filters = encodeFilters(options.filters);
     if (options.errorMask !== undefined) native.errorMask = options.errorMask >>> 0;
     if (options.loopback !== undefined) native.loopback = options.loopback;
     if (options.receiveOwnMessages !== undefined) native.receiveOwnMessages = options.receiveOwnMessages;
     if (options.receiveBufferSize !== undefined) native.receiveBufferSize = options.receiveBufferSize;
+    if (options.receiveCoalesceUs !== undefined) native.receiveCoalesceUs = options.receiveCoalesceUs;
     if (options.txQueueLimit !== undefined) native.txQueueLimit = options.txQueueLimit;
     const addon = loadAddon();
     try {

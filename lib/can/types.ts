@@ -58,6 +58,14 @@ export interface CanSocketOptions {
   receiveOwnMessages?: boolean;
   /** Kernel receive buffer in bytes (SO_RCVBUFFORCE when permitted, else SO_RCVBUF). Default: kernel's. */
   receiveBufferSize?: number;
+  /**
+   * Receive coalescing window under load, in microseconds (0..100000). Default 0 (off).
+   * When a read finds more than one frame waiting, or the previous delivery has not been
+   * handled yet, the next read waits this long, so one wake-up carries every frame that
+   * arrived meanwhile: fewer, larger `'frames'` events under load at the price of up to
+   * this much latency. A lightly loaded socket is read as soon as a frame arrives.
+   */
+  receiveCoalesceUs?: number;
   /** Frames parked while the kernel TX queue is full before `send` fails with ENOBUFS. Default 1024. */
   txQueueLimit?: number;
 }

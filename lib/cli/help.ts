@@ -31,6 +31,9 @@ one SocketCAN bus (VSCP Level I events in 29-bit CAN identifiers).
       --idle-timeout=SEC  close a client idle this long (default 0 = never)
       --rcvbuf=BYTES      kernel receive buffer of each CAN socket
                           (default: the kernel's)
+      --rx-coalesce=USEC  under load, gather CAN frames this long before a read,
+                          ${LIMITS.rxCoalesce[0]}..${LIMITS.rxCoalesce[1]} (default ${DEFAULTS.rxCoalesceUs}; 0 = off); an idle bus
+                          is read at once
       --pid-file=PATH     write the process id here once listening; removed
                           on exit
       --log-level=LEVEL   ${LOG_LEVELS.join(', ')} (default ${DEFAULTS.logLevel})

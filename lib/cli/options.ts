@@ -10,6 +10,7 @@
 import minimist from 'minimist';
 import { isIP } from 'node:net';
 import { parseGuid, zeroGuid, type Guid } from '../vscp/guid.js';
+import { DEFAULT_RECEIVE_COALESCE_US } from '../server/server.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
@@ -23,6 +24,7 @@ export const DEFAULTS = Object.freeze({
   fifoSize: 100,
   maxClients: 5,
   idleTimeoutSeconds: 0,
+  rxCoalesceUs: DEFAULT_RECEIVE_COALESCE_US,
   logLevel: 'info' as LogLevel,
 });
 
@@ -34,6 +36,7 @@ export const LIMITS = Object.freeze({
   // setTimeout's largest delay is 2^31-1 ms.
   idleTimeout: [0, 2147483],
   rcvbuf: [1024, 2147483647],
+  rxCoalesce: [0, 100000],
 } as const);
 
 export interface CliConfig {
@@ -56,6 +59,8 @@ export interface CliConfig {
   idleTimeoutMs: number;
   /** undefined = the kernel's default receive buffer. */
   receiveBufferSize: number | undefined;
+  /** Receive coalescing window under load, microseconds; 0 = off. */
+  receiveCoalesceUs: number;
   /** As given (may be relative; the CLI resolves it before chdir). */
   pidFile: string | undefined;
   logLevel: LogLevel;
@@ -91,6 +96,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { long: 'require-login', takesValue: false },
   { long: 'idle-timeout', takesValue: true },
   { long: 'rcvbuf', takesValue: true },
+  { long: 'rx-coalesce', takesValue: true },
   { long: 'pid-file', takesValue: true },
   { long: 'log-level', takesValue: true },
   // A flag for the user (--syslog / --no-syslog); a string for minimist, so
@@ -252,6 +258,8 @@ function build(args: minimist.ParsedArgs): CliConfig {
   const idleSeconds =
     integerOption(args, 'idle-timeout', 'idle timeout', LIMITS.idleTimeout, ' seconds') ?? DEFAULTS.idleTimeoutSeconds;
   const receiveBufferSize = integerOption(args, 'rcvbuf', 'receive buffer size', LIMITS.rcvbuf, ' bytes');
+  const receiveCoalesceUs =
+    integerOption(args, 'rx-coalesce', 'receive coalescing window', LIMITS.rxCoalesce, ' microseconds') ?? DEFAULTS.rxCoalesceUs;
 
   const logLevelText = stringOption(args, 'log-level') ?? DEFAULTS.logLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevelText)) {
@@ -286,6 +294,7 @@ function build(args: minimist.ParsedArgs): CliConfig {
     requireLogin,
     idleTimeoutMs: idleSeconds * 1000,
     receiveBufferSize,
+    receiveCoalesceUs,
     pidFile,
     logLevel: logLevelText as LogLevel,
     syslog: typeof syslogValue === 'boolean' ? syslogValue : undefined,

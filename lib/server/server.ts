@@ -23,6 +23,8 @@ export const DEFAULT_HOST = '0.0.0.0';
 export const DEFAULT_CAN_INTERFACE = 'can0';
 export const DEFAULT_MAX_CLIENTS = 5;
 export const DEFAULT_FIFO_SIZE = 100;
+/** Receive coalescing window under load, microseconds (bench/README.md, "Coalescing"). */
+export const DEFAULT_RECEIVE_COALESCE_US = 1000;
 
 const MAX_CLIENTS_REPLY = '-OK - Max number of clients connected.\r\n';
 /** Longest a session's unconverted input waits for the timer to time it (see Session.onTimer). */
@@ -54,6 +56,11 @@ export interface VscpServerOptions {
   idleTimeoutMs?: number;
   /** Kernel receive buffer of each session's CAN socket, bytes. */
   receiveBufferSize?: number;
+  /**
+   * Receive coalescing window of each session's CAN socket under load, microseconds
+   * (0..100000; 0 = off). Default DEFAULT_RECEIVE_COALESCE_US. See CanSocketOptions.
+   */
+  receiveCoalesceUs?: number;
   /** Default true: listen() first opens and closes a CAN socket on canInterface and rejects with its error. */
   verifyInterface?: boolean;
   logger?: Logger;
@@ -108,6 +115,7 @@ export class VscpServer extends EventEmitter {
     const fifoSize = checkInteger('fifoSize', options.fifoSize ?? DEFAULT_FIFO_SIZE, 1, 100_000_000);
     const idleTimeoutMs = checkInteger('idleTimeoutMs', options.idleTimeoutMs ?? 0, 0, 2 ** 31 - 1);
     if (options.receiveBufferSize !== undefined) checkInteger('receiveBufferSize', options.receiveBufferSize, 1, 2 ** 31 - 1);
+    if (options.receiveCoalesceUs !== undefined) checkInteger('receiveCoalesceUs', options.receiveCoalesceUs, 0, 100_000);
     this.verifyInterface = options.verifyInterface ?? true;
     this.logger = options.logger ?? silentLogger;
 
@@ -146,7 +154,10 @@ export class VscpServer extends EventEmitter {
       initialGuid: this.guid,
       fifoSize,
       idleTimeoutMs,
-      receiveBufferSize: options.receiveBufferSize,
+      canOptions: {
+        ...(options.receiveBufferSize === undefined ? {} : { receiveBufferSize: options.receiveBufferSize }),
+        receiveCoalesceUs: options.receiveCoalesceUs ?? DEFAULT_RECEIVE_COALESCE_US,
+      },
       wakeAt: (deadline) => this.wakeAt(deadline),
       noteActivity: () => this.noteActivity(),
       sessionClosed: (session, reason) => this.onSessionClosed(session, reason),

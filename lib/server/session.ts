@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import * as util from 'node:util';
 import type { FrameBatch } from '../can/record.js';
-import type { CanBus, CanError, CanSocket } from '../can/types.js';
+import type { CanBus, CanError, CanSocket, CanSocketOptions } from '../can/types.js';
 import { PACKAGE_HOME, PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import type { Guid } from '../vscp/index.js';
 import { formatEventLine, isVscpFrame } from '../vscp/index.js';
@@ -85,7 +85,8 @@ export interface SessionHost {
   readonly initialGuid: Guid;
   readonly fifoSize: number;
   readonly idleTimeoutMs: number;
-  readonly receiveBufferSize: number | undefined;
+  /** Options of every session's CAN socket (receive buffer, coalescing window). */
+  readonly canOptions: CanSocketOptions;
   /** The session has a timer deadline (performance.now() ms) that may be earlier than the current one. */
   wakeAt(deadline: number): void;
   /** The session saw input it has not timed yet: run onTimer within ~ACTIVITY_TICK_MS (no clock read here). */
@@ -193,7 +194,7 @@ export class Session {
     this.socket.write(`${PACKAGE_NAME} ${PACKAGE_VERSION}${CRLF}${PACKAGE_HOME}${CRLF}`);
     let can: CanSocket;
     try {
-      can = this.host.bus.open(iface, this.host.receiveBufferSize === undefined ? {} : { receiveBufferSize: this.host.receiveBufferSize });
+      can = this.host.bus.open(iface, this.host.canOptions);
     } catch (err) {
       this.host.logger.warn(`session ${this.info.id}: cannot open CAN interface ${iface}: ${errorText(err)}`);
       this.socket.write(`-OK - interface [${iface}] error: ${errorText(err)}${CRLF}`);

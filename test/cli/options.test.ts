@@ -34,6 +34,7 @@ describe('cli options: defaults', () => {
     assert.equal(c.requireLogin, false);
     assert.equal(c.idleTimeoutMs, 0);
     assert.equal(c.receiveBufferSize, undefined);
+    assert.equal(c.receiveCoalesceUs, 1000);
     assert.equal(c.pidFile, undefined);
     assert.equal(c.logLevel, 'info');
     assert.equal(c.syslog, undefined);
@@ -97,6 +98,11 @@ describe('cli options: each option, short and long', () => {
     assert.equal(c.idleTimeoutMs, 60000);
     assert.equal(c.receiveBufferSize, 262144);
   });
+  it('--rx-coalesce: microseconds, 0 turns it off', () => {
+    assert.equal(config(['--rx-coalesce', '0']).receiveCoalesceUs, 0);
+    assert.equal(config(['--rx-coalesce=250']).receiveCoalesceUs, 250);
+    assert.equal(config(['--rx-coalesce', '100000']).receiveCoalesceUs, 100000);
+  });
   it('--password-file is kept as a path (the CLI reads it) and satisfies --require-login', () => {
     const c = config(['--require-login', '-U', 'a', '--password-file', 'secret.txt']);
     assert.equal(c.passwordFile, 'secret.txt');
@@ -152,6 +158,10 @@ describe('cli options: invalid values give one clear line', () => {
     [['--idle-timeout', '-5'], /^invalid idle timeout '-5'/],
     [['--idle-timeout', '1s'], /^invalid idle timeout '1s'/],
     [['--rcvbuf', '10'], /^invalid receive buffer size '10'/],
+    [['--rx-coalesce', '-1'], /^invalid receive coalescing window '-1'/],
+    [['--rx-coalesce', '100001'], /^invalid receive coalescing window '100001'/],
+    [['--rx-coalesce', '1.5'], /^invalid receive coalescing window '1.5'/],
+    [['--rx-coalesce'], /^option --rx-coalesce requires a value$/],
     [['--log-level', 'loud'], /^invalid log level 'loud': expected one of error, warn, info, debug$/],
     [['--require-login'], /^option --require-login needs both -U\/--user and -P\/--password \(or --password-file\)$/],
     [['-P', 'a', '--password-file', '/x'], /^options -P\/--password and --password-file exclude each other$/],

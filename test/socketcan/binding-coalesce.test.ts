@@ -1,0 +1,137 @@
+// SocketCAN binding: the receive coalescing window (CanSocketOptions.receiveCoalesceUs).
+// It applies only under load: an idle socket is read as soon as a frame arrives, a busy one
+// at most once per window, and nothing is lost or reordered either way.
+
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { describe, it } from 'node:test';
+
+import type { FrameBatch } from '../../lib/can/record.js';
+import { socketCanBus } from '../../lib/can/socketcan.js';
+import type { CanFrame } from '../../lib/can/types.js';
+import { createVcan, delay, deleteVcan, withTimeout } from '../helpers/vcan.js';
+
+const WINDOW_US = 50_000;
+
+function frame(seq: number): CanFrame {
+  const data = Buffer.alloc(8);
+  data.writeUInt32LE(seq, 0);
+  return { id: 0x1000000 | (seq & 0xffff), extended: true, data };
+}
+
+describe('SocketCAN binding: receive coalescing', () => {
+  it('an idle socket is read at once, whatever the window', { timeout: 60_000 }, async () => {
+    const iface = createVcan();
+    const tx = socketCanBus.open(iface);
+    const rx = socketCanBus.open(iface, { receiveCoalesceUs: 100_000 });
+    try {
+      const trips: number[] = [];
+      for (let i = 0; i < 7; i++) {
+        const got = withTimeout(
+          new Promise<void>((resolve) => rx.once('frames', () => resolve())),
+          10_000,
+          `frame ${i}`,
+        );
+        const t0 = performance.now();
+        await tx.send(frame(i));
+        await got;
+        trips.push(performance.now() - t0);
+        await delay(20); // idle again before the next frame
+      }
+      trips.sort((a, b) => a - b);
+      const median = trips[3]!;
+      console.log(`idle round trips with a 100 ms window: median ${median.toFixed(2)} ms (${trips.map((t) => t.toFixed(1)).join(', ')})`);
+      // Had the window applied, every round trip would take >= 100 ms.
+      assert.ok(median < 50, `median idle round trip ${median.toFixed(1)} ms`);
+    } finally {
+      tx.close();
+      rx.close();
+      deleteVcan(iface);
+    }
+  });
+
+  it('a busy socket is read at most once per window, every frame in order', { timeout: 60_000 }, async () => {
+    const iface = createVcan();
+    const tx = socketCanBus.open(iface);
+    const rx = socketCanBus.open(iface, { receiveCoalesceUs: WINDOW_US, receiveBufferSize: 1 << 20 });
+    const CHUNKS = 40;
+    const PER_CHUNK = 10;
+    const TOTAL = CHUNKS * PER_CHUNK;
+    try {
+      let received = 0;
+      let events = 0;
+      let lastSeq = -1;
+      let outOfOrder = 0;
+      const done = withTimeout(
+        new Promise<void>((resolve) => {
+          rx.on('frames', (batch: FrameBatch) => {
+            events++;
+            for (let i = 0; i < batch.count; i++) {
+              const seq = batch.buffer.readUInt32LE(batch.dataOffset(i));
+              if (seq <= lastSeq) outOfOrder++;
+              lastSeq = seq;
+            }
+            received += batch.count;
+            if (received >= TOTAL) resolve();
+          });
+        }),
+        30_000,
+        `receiving ${TOTAL} frames`,
+      );
+      const t0 = performance.now();
+      // Chunks of frames a few ms apart: without a window each chunk is its own read.
+      for (let c = 0; c < CHUNKS; c++) {
+        const frames: CanFrame[] = [];
+        for (let i = 0; i < PER_CHUNK; i++) frames.push(frame(c * PER_CHUNK + i));
+        await tx.sendMany(frames);
+        await delay(3);
+      }
+      await done;
+      const elapsedMs = performance.now() - t0;
+      const bound = Math.ceil(elapsedMs / (WINDOW_US / 1000)) + 2;
+      console.log(`${TOTAL} frames in ${CHUNKS} chunks over ${elapsedMs.toFixed(0)} ms: ${events} events (bound ${bound})`);
+      assert.equal(received, TOTAL);
+      assert.equal(outOfOrder, 0);
+      assert.equal(rx.getStats().kernelDrops, 0);
+      // The first read finds a chunk (busy): from then on one read per window at most.
+      assert.ok(events <= bound, `${events} events for ${elapsedMs.toFixed(0)} ms with a ${WINDOW_US / 1000} ms window`);
+      assert.ok(events < CHUNKS, 'chunks were gathered');
+    } finally {
+      tx.close();
+      rx.close();
+      deleteVcan(iface);
+    }
+  });
+
+  it('window 0 (the binding default) reads every chunk as it comes', { timeout: 60_000 }, async () => {
+    const iface = createVcan();
+    const tx = socketCanBus.open(iface);
+    const rx = socketCanBus.open(iface, { receiveCoalesceUs: 0 });
+    try {
+      let received = 0;
+      let events = 0;
+      const done = withTimeout(
+        new Promise<void>((resolve) => {
+          rx.on('frames', (batch: FrameBatch) => {
+            events++;
+            received += batch.count;
+            if (received >= 50) resolve();
+          });
+        }),
+        30_000,
+        'receiving 50 frames',
+      );
+      for (let c = 0; c < 5; c++) {
+        await tx.sendMany(Array.from({ length: 10 }, (_, i) => frame(c * 10 + i)));
+        await delay(30); // the JS thread is idle between chunks
+      }
+      await done;
+      assert.equal(received, 50);
+      assert.ok(events >= 5, `each chunk is delivered on its own (${events} events)`);
+    } finally {
+      tx.close();
+      rx.close();
+      deleteVcan(iface);
+    }
+  });
+});
