@@ -59,6 +59,7 @@ describe('npm package', { timeout: PACKAGE_TEST_TIMEOUT_MS }, () => {
       'package.json',
       'README.md',
       'bin/uvscpd.js',
+      'dist/cli-bundle.js',
       'dist/lib/cli.js',
       'dist/lib/cli.d.ts',
       'dist/lib/cli/options.js',
