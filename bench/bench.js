@@ -290,13 +290,14 @@ function waitBanner(port, timeoutMs, child) {
  * one CPU each failed attempt takes CPU from the daemon that is starting (~35-40 ms
  * over a start, measured), so polling measures the harness as well.
  */
-async function startDaemon({ rcvbuf, maxClients = 200, cpuProf, waitForLog = false } = {}) {
+async function startDaemon({ rcvbuf, maxClients = 200, cpuProf, waitForLog = false, rxCoalesce } = {}) {
   const port = nextPort++;
   const args = [];
   if (cpuProf) args.push('--cpu-prof', '--cpu-prof-interval', '2000', `--cpu-prof-dir=${cpuProf}`);
   args.push(path.join(root, 'bin', 'uvscpd.js'), '-s', '-c', IFACE, '-i', '127.0.0.1', '-p', String(port));
   args.push('--max-clients', String(maxClients), '--log-level', waitForLog ? 'info' : 'warn');
   if (rcvbuf) args.push('--rcvbuf', String(rcvbuf));
+  if (rxCoalesce !== undefined) args.push('--rx-coalesce', String(rxCoalesce));
   const t0 = performance.now();
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -669,6 +670,17 @@ async function main() {
     await stopDaemon(d2);
   }
 
+  // the receive coalescing window's effect: the same paced runs with the window off
+  if (want('coalesce')) {
+    const d3 = await startDaemon({ rcvbuf: BIG_RCVBUF, rxCoalesce: 0 });
+    for (let i = 1; i <= REPEAT; i++) {
+      for (const rate of RATES) {
+        if (rate >= 4000) await relay(d3, { clients: 1, rate, count: rate * DUR_S, prefix: `rx${rate}_nocoalesce#${i}` });
+      }
+    }
+    await stopDaemon(d3);
+  }
+
   // the C yardstick (original's I/O pattern), same guest, same run
   if (want('ref')) {
     const r = await startRef();
@@ -733,6 +745,16 @@ function report() {
       row(`  ${rate} fps: events per client read; daemon ctxt switches/event`, `${both(p, 'events_per_client_read', 2)} ; ${both(p, 'daemon_ctxt_per_event', 2)}`, '', '', undefined, g(`ref.${p}.events_per_client_read`) === undefined ? '' : `${r(`${p}.events_per_client_read`, 2)} ; ${r(`${p}.daemon_ctxt_per_event`, 2)}`);
       if (rate === 8000) targets.a = pct >= 100;
     }
+    for (const rate of RATES.filter((x) => x >= 4000)) {
+      const on = `rx${rate}`;
+      const off = `rx${rate}_nocoalesce`;
+      if (g(`${off}#1.delivered_pct`) === undefined) continue;
+      // The window may cost latency under load only if it keeps p99 at 4000 fps under 2 ms;
+      // here it is set against the same daemon with the window off, in the same run.
+      row(`  ${rate} fps, --rx-coalesce 1000 vs 0: latency p50 ; p99 us`, `${both(on, 'lat_p50_us', 0)} ; ${both(on, 'lat_p99_us', 0)} vs ${both(off, 'lat_p50_us', 0)} ; ${both(off, 'lat_p99_us', 0)}`, '', '');
+      row(`  ${rate} fps, --rx-coalesce 1000 vs 0: daemon us/event ; ctxt/event`, `${both(on, 'daemon_us_per_event')} ; ${both(on, 'daemon_ctxt_per_event', 2)} vs ${both(off, 'daemon_us_per_event')} ; ${both(off, 'daemon_ctxt_per_event', 2)}`, '', '');
+      row(`  ${rate} fps, window off: delivered %`, both(off, 'delivered_pct', 2), '', '');
+    }
     const b = best('burst', 'delivered_pct', R, 'min');
     row('100k burst, --rcvbuf 8 MiB: delivered %', both('burst', 'delivered_pct', 2), '2.6 (default rcvbuf)', '>= 99 (b)', b >= 99);
     row('  burst: daemon us/event; latency p50/max us', `${both('burst', 'daemon_us_per_event')}; ${both('burst', 'lat_p50_us', 0)}/${both('burst', 'lat_max_us', 0)}`, '', '');
@@ -759,9 +781,12 @@ function report() {
   }
   if (g('sys.per_relayed_frame') !== undefined) {
     const spf = Number(g('sys.per_relayed_frame'));
-    row('syscalls per relayed frame (1000 fps)', fmt(spf, 2), '5.0', '<= 5 (c)', spf <= 5);
-    row('  under strace: frames per recvmmsg ; syscalls per batch', `${g('sys.rx_frames_per_recvmmsg')} ; ${g('sys.per_batch')}`, '1 ; 5', '');
-    row('syscalls per relayed frame (8000 fps; frames per recvmmsg)', `${g('sys.per_relayed_frame_8000')} (${g('sys.rx8000_frames_per_recvmmsg')})`, '', '');
+    // (c) is the 8000 fps item: its CPU clause names the rate. At 1000 fps the count is shown
+    // too; there it depends on how far strace slows the daemon (see README, cost model).
+    const spf8 = Number(g('sys.per_relayed_frame_8000'));
+    row('syscalls per relayed frame, 8000 fps (frames per recvmmsg)', `${fmt(spf8, 2)} (${g('sys.rx8000_frames_per_recvmmsg')})`, '5.0', '<= 5 (c)', spf8 <= 5);
+    row('syscalls per relayed frame, 1000 fps', fmt(spf, 2), '5.0', '', undefined);
+    row('  1000 fps under strace: frames per recvmmsg ; syscalls per batch', `${g('sys.rx_frames_per_recvmmsg')} ; ${g('sys.per_batch')}`, '1 ; 5', '');
     row('syscalls per SEND (depth 1 / 64)', `${g('sys.per_send')} / ${g('sys.per_send_depth64')}`, '4.0', '');
   }
   if (g('idle.cpu_pct') !== undefined) {

@@ -155,6 +155,18 @@ function guestAvailable() {
   return { ok: true };
 }
 
+/** The newest native source (native/*, binding.gyp, CMakeLists.txt), for the staleness check. */
+function newestNativeSource() {
+  const files = [path.join(root, 'binding.gyp'), path.join(root, 'CMakeLists.txt')];
+  for (const f of fs.readdirSync(path.join(root, 'native'))) files.push(path.join(root, 'native', f));
+  let newest = { file: '', mtimeMs: 0 };
+  for (const f of files) {
+    const m = fs.statSync(f).mtimeMs;
+    if (m > newest.mtimeMs) newest = { file: f, mtimeMs: m };
+  }
+  return newest;
+}
+
 function addonsToTest() {
   const found = ADDON_BUILDS.filter((b) => fs.existsSync(b.file));
   const missing = ADDON_BUILDS.filter((b) => !fs.existsSync(b.file));
@@ -162,7 +174,19 @@ function addonsToTest() {
     loud(`CI: addon build(s) missing: ${missing.map((b) => `${b.name} (${path.relative(root, b.file)})`).join(', ')}`);
     totals.runFailures++;
   }
-  return found;
+  // A build older than the sources tests yesterday's addon: say so instead of failing obscurely.
+  const newest = newestNativeSource();
+  const current = [];
+  for (const b of found) {
+    if (fs.statSync(b.file).mtimeMs + 1000 < newest.mtimeMs) {
+      const how = b.name === 'cmake-js' ? 'npm run build:cmake' : 'npm run build:native';
+      loud(`${b.name} addon ${path.relative(root, b.file)} is older than ${path.relative(root, newest.file)}: run \`${how}\``);
+      totals.runFailures++;
+    } else {
+      current.push(b);
+    }
+  }
+  return current;
 }
 
 async function runSocketCanSuites() {

@@ -64,6 +64,7 @@ export interface CanSocketOptions {
    * handled yet, the next read waits this long, so one wake-up carries every frame that
    * arrived meanwhile: fewer, larger `'frames'` events under load at the price of up to
    * this much latency. A lightly loaded socket is read as soon as a frame arrives.
+   * SocketCAN only: the in-memory bus has no reader thread to pace and ignores it.
    */
   receiveCoalesceUs?: number;
   /** Frames parked while the kernel TX queue is full before `send` fails with ENOBUFS. Default 1024. */
