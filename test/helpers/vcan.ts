@@ -102,10 +102,11 @@ export function candump(iface: string, count: number, timeoutMs = 5000): { ready
 }
 
 /** Rejects after `ms` with a message naming `what`. */
-export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+/** `what` may be a function: it is then called at the timeout, to describe the state then. */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string | (() => string)): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${typeof what === 'function' ? what() : what}`)), ms);
   });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }

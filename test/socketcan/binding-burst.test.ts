@@ -40,7 +40,7 @@ function receiveAll(
       t.unref();
     }),
     timeoutMs,
-    `receiving ${total} frames (got ${state.received})`,
+    () => `receiving ${total} frames: got ${state.received} in ${state.batches} events, last seq ${state.lastSeq}, stats ${JSON.stringify(sock.getStats())}`,
   );
 }
 
@@ -52,6 +52,12 @@ describe('SocketCAN binding: bursts', () => {
     try {
       const done = receiveAll(rx, TOTAL, 170_000, (b, i) => b.buffer.readUInt32LE(b.dataOffset(i)));
       const CHUNK = 2000;
+      let sentChunks = 0;
+      const progress = setInterval(() => {
+        // Only printed when a run stalls (it normally ends in about a second).
+        console.log(`burst progress: ${sentChunks} chunks sent, tx ${JSON.stringify(tx.getStats())}, rx ${JSON.stringify(rx.getStats())}`);
+      }, 20_000);
+      progress.unref();
       for (let base = 0; base < TOTAL; base += CHUNK) {
         const frames: CanFrame[] = [];
         for (let i = base; i < Math.min(base + CHUNK, TOTAL); i++) {
@@ -60,10 +66,11 @@ describe('SocketCAN binding: bursts', () => {
           frames.push({ id: 0x1000000 | (i & 0xffff), extended: true, data });
         }
         await tx.sendMany(frames);
+        sentChunks++;
         // Let the receiver breathe between chunks (the guest has one CPU).
         await new Promise((r) => setImmediate(r));
       }
-      const r = await done;
+      const r = await done.finally(() => clearInterval(progress));
       const st = rx.getStats();
       console.log(`sendMany burst: received ${r.received}, kernelDrops ${st.kernelDrops}, batches ${r.batches} (max ${r.maxBatch})`);
       assert.equal(r.received + st.kernelDrops, TOTAL);
