@@ -211,7 +211,7 @@ CanSocketWrap::CanSocketWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   if (v.IsNumber()) {
     double us = v.As<Napi::Number>().DoubleValue();
     if (!(us >= 0 && us <= kMaxCoalesceMicros)) {  // also rejects NaN
-      Napi::RangeError::New(env, "receiveCoalesceUs must be 0..100000").ThrowAsJavaScriptException();
+      Napi::RangeError::New(env, "receiveCoalesceUs must be 0..10000").ThrowAsJavaScriptException();
       return;
     }
     core_->rx_coalesce_us = static_cast<uint32_t>(us);

@@ -311,7 +311,8 @@ void Reactor::Run() {
 
 // The receive coalescing window (bench/README.md, "Coalescing"): frames keep arriving into
 // the kernel buffer (SO_RXQ_OVFL still counts any loss) while the reactor sleeps; only the
-// wake-up eventfd (socket removal, shutdown) ends the wait early.
+// wake-up eventfd (socket removal, shutdown) ends the wait early. The wait is the whole
+// reactor's: other sockets' reads and parked-frame flushes wait with it (see reactor.h).
 void Reactor::Holdoff(uint32_t micros) {
   pollfd p{};
   {
@@ -322,8 +323,9 @@ void Reactor::Holdoff(uint32_t micros) {
   timespec ts{};
   ts.tv_sec = static_cast<time_t>(micros / 1000000);
   ts.tv_nsec = static_cast<long>(micros % 1000000) * 1000;
-  while (ppoll(&p, 1, &ts, nullptr) < 0 && errno == EINTR) {
-  }
+  // EINTR ends the wait early (a shorter window is harmless; restarting it would let
+  // frequent signals stretch it without bound).
+  ppoll(&p, 1, &ts, nullptr);
 }
 
 uint32_t Reactor::HandleEvents(const std::shared_ptr<SocketCore>& core, uint32_t events) {
@@ -358,9 +360,10 @@ uint32_t Reactor::ReadSocket(const std::shared_ptr<SocketCore>& core) {
   RxBuffers* rx = rx_;
   std::lock_guard<std::mutex> clock(core->mu);
   if (core->closed || core->paused) return 0;
-  // Load signals, no clock needed: JS has not yet run since the last delivery, or more than
-  // one frame queued up since the last read.
-  bool busy = core->wake_posted;
+  // Load signals, no clock needed: JS has not yet taken the frames of the last read, or
+  // more than one frame queued up since then.
+  bool busy = !core->ready.empty();
+  bool drained = false;  // this read emptied the kernel queue
   size_t frames_read = 0;
   bool wake_failed = false;
   for (unsigned round = 0; round < kBatchesPerWakeup; round++) {
@@ -378,13 +381,17 @@ uint32_t Reactor::ReadSocket(const std::shared_ptr<SocketCore>& core) {
     if (n < 0) {
       int err = errno;
       if (err == EINTR) continue;
-      if (err != EAGAIN && err != EWOULDBLOCK) {
+      drained = err == EAGAIN || err == EWOULDBLOCK;
+      if (!drained) {
         // The receive path reports (and clears) a pending socket error: surface it.
         core->ReportErrorLocked(err, false);
       }
       break;
     }
-    if (n == 0) break;
+    if (n == 0) {
+      drained = true;
+      break;
+    }
     core->down_reported = false;  // frames flow: the interface is up
     std::vector<uint8_t> batch(static_cast<size_t>(n) * kRecordSize, 0);
     size_t count = 0;
@@ -433,11 +440,16 @@ uint32_t Reactor::ReadSocket(const std::shared_ptr<SocketCore>& core) {
       core->UpdateEpollLocked();
       break;
     }
-    if (static_cast<unsigned>(n) < kBatchFrames) break;  // drained
+    if (static_cast<unsigned>(n) < kBatchFrames) {
+      drained = true;
+      break;
+    }
   }
   if (wake_failed) retries_.push_back(Retry{core, std::chrono::steady_clock::now() + kBackoffMin, true});
   if (frames_read > 1) busy = true;
-  return busy && frames_read > 0 ? core->rx_coalesce_us : 0;
+  // Only a drained socket waits: one that paused (JS is behind) or hit the per-wake-up cap
+  // still has frames queued, and holding off then would only cap its throughput.
+  return busy && drained && frames_read > 0 ? core->rx_coalesce_us : 0;
 }
 
 void Reactor::FlushSocket(const std::shared_ptr<SocketCore>& core) {

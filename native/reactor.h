@@ -44,8 +44,8 @@ constexpr unsigned kBatchFrames = 64;
 constexpr size_t kMaxReadyBatches = 2;
 // Batches read from one socket per readiness event (fairness between sockets).
 constexpr unsigned kBatchesPerWakeup = 4;
-// Largest receive coalescing window a socket may ask for (rx_coalesce_us).
-constexpr uint32_t kMaxCoalesceMicros = 100000;
+// Largest receive coalescing window a socket may ask for (rx_coalesce_us), in us.
+constexpr uint32_t kMaxCoalesceMicros = 10000;
 
 struct TxItem {
   can_frame frame;
@@ -78,10 +78,13 @@ struct SocketCore {
 
   // Receive side.
   bool paused = false;           // EPOLLIN removed: JS has kMaxReadyBatches waiting
-  // Receive coalescing window under load, in microseconds (0 = off). When a read finds more
-  // than one frame waiting, or JS has not yet taken the previous delivery, the reactor waits
-  // this long before its next epoll_wait, so the next read (and the next JS wake-up) carries
-  // every frame that arrived meanwhile. Idle or lightly loaded sockets are read at once.
+  // Receive coalescing window under load, in microseconds (0 = off). When a read drains
+  // the socket after finding more than one frame waiting, or finds JS not yet done with
+  // the previous read's frames, the reactor waits this long before its next epoll_wait,
+  // so the next read (and the next JS wake-up) carries every frame that arrived meanwhile.
+  // The wait is reactor-wide (one thread serves every socket): while any socket with a
+  // window is busy, all sockets are read, and parked frames flushed, once per window.
+  // An idle reactor reads a frame as soon as it arrives.
   uint32_t rx_coalesce_us = 0;
   std::deque<std::vector<uint8_t>> ready;  // batches of records for JS
 

@@ -59,12 +59,14 @@ export interface CanSocketOptions {
   /** Kernel receive buffer in bytes (SO_RCVBUFFORCE when permitted, else SO_RCVBUF). Default: kernel's. */
   receiveBufferSize?: number;
   /**
-   * Receive coalescing window under load, in microseconds (0..100000). Default 0 (off).
-   * When a read finds more than one frame waiting, or the previous delivery has not been
-   * handled yet, the next read waits this long, so one wake-up carries every frame that
-   * arrived meanwhile: fewer, larger `'frames'` events under load at the price of up to
-   * this much latency. A lightly loaded socket is read as soon as a frame arrives.
-   * SocketCAN only: the in-memory bus has no reader thread to pace and ignores it.
+   * Receive coalescing window under load, in microseconds (0..10000). Default 0 (off).
+   * When a read empties the socket after finding more than one frame waiting, or finds
+   * the previous read's frames not yet handled, the next read waits this long, so one
+   * wake-up carries every frame that arrived meanwhile: fewer, larger `'frames'` events
+   * under load at the price of up to this much latency. The one reader thread serves
+   * every SocketCAN socket of the process, so while a socket with a window is busy, all
+   * sockets are read (and parked frames flushed) once per window; when nothing is busy,
+   * a frame is read as soon as it arrives. SocketCAN only: the in-memory bus ignores it.
    */
   receiveCoalesceUs?: number;
   /** Frames parked while the kernel TX queue is full before `send` fails with ENOBUFS. Default 1024. */

@@ -36,7 +36,7 @@ export const LIMITS = Object.freeze({
   // setTimeout's largest delay is 2^31-1 ms.
   idleTimeout: [0, 2147483],
   rcvbuf: [1024, 2147483647],
-  rxCoalesce: [0, 100000],
+  rxCoalesce: [0, 10000],
 } as const);
 
 export interface CliConfig {

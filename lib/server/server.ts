@@ -58,7 +58,7 @@ export interface VscpServerOptions {
   receiveBufferSize?: number;
   /**
    * Receive coalescing window of each session's CAN socket under load, microseconds
-   * (0..100000; 0 = off). Default DEFAULT_RECEIVE_COALESCE_US. See CanSocketOptions.
+   * (0..10000; 0 = off). Default DEFAULT_RECEIVE_COALESCE_US. See CanSocketOptions.
    */
   receiveCoalesceUs?: number;
   /** Default true: listen() first opens and closes a CAN socket on canInterface and rejects with its error. */
@@ -115,7 +115,7 @@ export class VscpServer extends EventEmitter {
     const fifoSize = checkInteger('fifoSize', options.fifoSize ?? DEFAULT_FIFO_SIZE, 1, 100_000_000);
     const idleTimeoutMs = checkInteger('idleTimeoutMs', options.idleTimeoutMs ?? 0, 0, 2 ** 31 - 1);
     if (options.receiveBufferSize !== undefined) checkInteger('receiveBufferSize', options.receiveBufferSize, 1, 2 ** 31 - 1);
-    if (options.receiveCoalesceUs !== undefined) checkInteger('receiveCoalesceUs', options.receiveCoalesceUs, 0, 100_000);
+    if (options.receiveCoalesceUs !== undefined) checkInteger('receiveCoalesceUs', options.receiveCoalesceUs, 0, 10_000);
     this.verifyInterface = options.verifyInterface ?? true;
     this.logger = options.logger ?? silentLogger;
 

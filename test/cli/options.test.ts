@@ -101,7 +101,7 @@ describe('cli options: each option, short and long', () => {
   it('--rx-coalesce: microseconds, 0 turns it off', () => {
     assert.equal(config(['--rx-coalesce', '0']).receiveCoalesceUs, 0);
     assert.equal(config(['--rx-coalesce=250']).receiveCoalesceUs, 250);
-    assert.equal(config(['--rx-coalesce', '100000']).receiveCoalesceUs, 100000);
+    assert.equal(config(['--rx-coalesce', '10000']).receiveCoalesceUs, 10000);
   });
   it('--password-file is kept as a path (the CLI reads it) and satisfies --require-login', () => {
     const c = config(['--require-login', '-U', 'a', '--password-file', 'secret.txt']);
@@ -159,7 +159,7 @@ describe('cli options: invalid values give one clear line', () => {
     [['--idle-timeout', '1s'], /^invalid idle timeout '1s'/],
     [['--rcvbuf', '10'], /^invalid receive buffer size '10'/],
     [['--rx-coalesce', '-1'], /^invalid receive coalescing window '-1'/],
-    [['--rx-coalesce', '100001'], /^invalid receive coalescing window '100001'/],
+    [['--rx-coalesce', '10001'], /^invalid receive coalescing window '10001'/],
     [['--rx-coalesce', '1.5'], /^invalid receive coalescing window '1.5'/],
     [['--rx-coalesce'], /^option --rx-coalesce requires a value$/],
     [['--log-level', 'loud'], /^invalid log level 'loud': expected one of error, warn, info, debug$/],
