@@ -229,9 +229,11 @@ void Reactor::Run() {
   auto rx = std::make_unique<RxBuffers>();
   rx_ = rx.get();
   int epfd;
+  int evfd;  // both stay open until this thread is joined
   {
     std::lock_guard<std::mutex> lock(mu_);
     epfd = epfd_.get();
+    evfd = evfd_.get();
   }
   for (;;) {
     int timeout = -1;
@@ -252,7 +254,7 @@ void Reactor::Run() {
       uint64_t id = events[i].data.u64;
       if (id == kWakeId) {
         uint64_t v;
-        ssize_t r = read(evfd_.get(), &v, sizeof v);
+        ssize_t r = read(evfd, &v, sizeof v);
         (void)r;
         std::lock_guard<std::mutex> lock(mu_);
         if (stop_ && sockets_.empty()) {
@@ -305,7 +307,7 @@ void Reactor::Run() {
         }
       }
     }
-    if (holdoff_us != 0) Holdoff(holdoff_us);
+    if (holdoff_us != 0) Holdoff(evfd, holdoff_us);
   }
 }
 
@@ -313,12 +315,9 @@ void Reactor::Run() {
 // the kernel buffer (SO_RXQ_OVFL still counts any loss) while the reactor sleeps; only the
 // wake-up eventfd (socket removal, shutdown) ends the wait early. The wait is the whole
 // reactor's: other sockets' reads and parked-frame flushes wait with it (see reactor.h).
-void Reactor::Holdoff(uint32_t micros) {
+void Reactor::Holdoff(int evfd, uint32_t micros) {
   pollfd p{};
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    p.fd = evfd_.get();
-  }
+  p.fd = evfd;
   p.events = POLLIN;
   timespec ts{};
   ts.tv_sec = static_cast<time_t>(micros / 1000000);

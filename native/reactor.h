@@ -138,8 +138,8 @@ class Reactor {
   // Both return the coalescing window the socket asks for after this read (0: none).
   uint32_t HandleEvents(const std::shared_ptr<SocketCore>& core, uint32_t events);
   uint32_t ReadSocket(const std::shared_ptr<SocketCore>& core);
-  // Waits up to `micros` for the wake-up eventfd (never reads it: epoll_wait does).
-  void Holdoff(uint32_t micros);
+  // Waits up to `micros` for the wake-up eventfd `evfd` (never reads it: epoll_wait does).
+  static void Holdoff(int evfd, uint32_t micros);
   void FlushSocket(const std::shared_ptr<SocketCore>& core);
   void ReadSocketError(SocketCore* core);
   void ScheduleRetry(const std::shared_ptr<SocketCore>& core, std::chrono::milliseconds delay);

@@ -22,7 +22,7 @@ import type {
   CanSocketStats,
   InterfaceState,
 } from './types.js';
-import { CAN_MAX_DLEN } from './types.js';
+import { CAN_MAX_DLEN, MAX_RECEIVE_COALESCE_US } from './types.js';
 
 export { addonInfo };
 export type { AddonInfo } from './native.js';
@@ -164,7 +164,7 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
     // Validated before the addon is loaded or any socket exists.
     if (options.txQueueLimit !== undefined) checkIntOption('txQueueLimit', options.txQueueLimit, 1, 1_000_000);
     if (options.receiveBufferSize !== undefined) checkIntOption('receiveBufferSize', options.receiveBufferSize, 1, 0x7fffffff);
-    if (options.receiveCoalesceUs !== undefined) checkIntOption('receiveCoalesceUs', options.receiveCoalesceUs, 0, 10_000);
+    if (options.receiveCoalesceUs !== undefined) checkIntOption('receiveCoalesceUs', options.receiveCoalesceUs, 0, MAX_RECEIVE_COALESCE_US);
     const native: NativeSocketOptions = {};
     if (options.filters !== undefined) native.filters = encodeFilters(options.filters);
     if (options.errorMask !== undefined) native.errorMask = options.errorMask >>> 0;

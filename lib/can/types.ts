@@ -47,6 +47,9 @@ export interface CanFilter {
   mask: number;
 }
 
+/** Largest receiveCoalesceUs, in microseconds (the addon's kMaxCoalesceMicros). */
+export const MAX_RECEIVE_COALESCE_US = 10_000;
+
 export interface CanSocketOptions {
   /** Receive filters; any match passes. Default: receive every frame. An empty list receives nothing. */
   filters?: readonly CanFilter[];
@@ -59,7 +62,7 @@ export interface CanSocketOptions {
   /** Kernel receive buffer in bytes (SO_RCVBUFFORCE when permitted, else SO_RCVBUF). Default: kernel's. */
   receiveBufferSize?: number;
   /**
-   * Receive coalescing window under load, in microseconds (0..10000). Default 0 (off).
+   * Receive coalescing window under load, in microseconds (0..MAX_RECEIVE_COALESCE_US). Default 0 (off).
    * When a read empties the socket after finding more than one frame waiting, or finds
    * the previous read's frames not yet handled, the next read waits this long, so one
    * wake-up carries every frame that arrived meanwhile: fewer, larger `'frames'` events

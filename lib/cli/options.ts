@@ -10,6 +10,7 @@
 import minimist from 'minimist';
 import { isIP } from 'node:net';
 import { parseGuid, zeroGuid, type Guid } from '../vscp/guid.js';
+import { MAX_RECEIVE_COALESCE_US } from '../can/types.js';
 import { DEFAULT_RECEIVE_COALESCE_US } from '../server/server.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -36,7 +37,7 @@ export const LIMITS = Object.freeze({
   // setTimeout's largest delay is 2^31-1 ms.
   idleTimeout: [0, 2147483],
   rcvbuf: [1024, 2147483647],
-  rxCoalesce: [0, 10000],
+  rxCoalesce: [0, MAX_RECEIVE_COALESCE_US],
 } as const);
 
 export interface CliConfig {

@@ -7,6 +7,7 @@ import { createServer as createTcpServer } from 'node:net';
 import type { AddressInfo, Server as TcpServer, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { CanBus, InterfaceState } from '../can/types.js';
+import { MAX_RECEIVE_COALESCE_US } from '../can/types.js';
 import type { Guid } from '../vscp/index.js';
 import { GUID_SIZE, zeroGuid } from '../vscp/index.js';
 import type { ServerFacts } from './commands.js';
@@ -58,7 +59,7 @@ export interface VscpServerOptions {
   receiveBufferSize?: number;
   /**
    * Receive coalescing window of each session's CAN socket under load, microseconds
-   * (0..10000; 0 = off). Default DEFAULT_RECEIVE_COALESCE_US. See CanSocketOptions.
+   * (0..MAX_RECEIVE_COALESCE_US; 0 = off). Default DEFAULT_RECEIVE_COALESCE_US. See CanSocketOptions.
    */
   receiveCoalesceUs?: number;
   /** Default true: listen() first opens and closes a CAN socket on canInterface and rejects with its error. */
@@ -115,7 +116,7 @@ export class VscpServer extends EventEmitter {
     const fifoSize = checkInteger('fifoSize', options.fifoSize ?? DEFAULT_FIFO_SIZE, 1, 100_000_000);
     const idleTimeoutMs = checkInteger('idleTimeoutMs', options.idleTimeoutMs ?? 0, 0, 2 ** 31 - 1);
     if (options.receiveBufferSize !== undefined) checkInteger('receiveBufferSize', options.receiveBufferSize, 1, 2 ** 31 - 1);
-    if (options.receiveCoalesceUs !== undefined) checkInteger('receiveCoalesceUs', options.receiveCoalesceUs, 0, 10_000);
+    if (options.receiveCoalesceUs !== undefined) checkInteger('receiveCoalesceUs', options.receiveCoalesceUs, 0, MAX_RECEIVE_COALESCE_US);
     this.verifyInterface = options.verifyInterface ?? true;
     this.logger = options.logger ?? silentLogger;
 
