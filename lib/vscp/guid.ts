@@ -39,14 +39,13 @@ function hexValue(c: number): number {
 
 /**
  * Parse GUID text (spec §3.3; SGID, SFLT/SMSK field 3, -g): exactly 16
- * groups of 1 or 2 hex digits, either case, separated by ':'; one trailing
- * ':' after the 16th group is tolerated. Anything else (the '-' shorthand,
- * '::', '{...}' and UUID forms, 3-digit or empty groups) gives null.
- *
- * Deliberate divergence: the original reads each group with sscanf("%2x"),
- * so a group like '+f' (a sign counts as one of the two characters) reads
- * as 0x0F. We reject signs: it is a parsing accident, not a syntax anyone
- * writes, and accepting it would also drag in glibc's sign rules ('-f').
+ * groups separated by ':'; one trailing ':' after the 16th group is
+ * tolerated. A group is 1 or 2 hex digits, either case, or '+' and one hex
+ * digit: the original reads each group with sscanf("%2x"), where a sign
+ * counts as one of the two characters, so '+f' is 0x0F (docs/protocol.md
+ * §3.3). A '-' sign is not accepted: the original would store a negated
+ * value, not a byte anyone means. Anything else (the '-' shorthand, '::',
+ * '{...}' and UUID forms, 3-digit or empty groups) gives null.
  */
 export function parseGuid(text: string): Guid | null {
   if (typeof text !== 'string') return null;
@@ -56,6 +55,18 @@ export function parseGuid(text: string): Guid | null {
   const g = new Uint8Array(GUID_SIZE);
   let i = 0;
   for (let k = 0; k < GUID_SIZE; k++) {
+    if (i < n && text.charCodeAt(i) === 0x2b /* + */) {
+      // '+' takes one of the group's two characters: exactly one digit follows.
+      const d = i + 1 < n ? hexValue(text.charCodeAt(i + 1)) : -1;
+      if (d < 0) return null;
+      g[k] = d;
+      i += 2;
+      if (k < GUID_SIZE - 1) {
+        if (i >= n || text.charCodeAt(i) !== 0x3a /* : */) return null;
+        i++;
+      }
+      continue;
+    }
     const d1 = i < n ? hexValue(text.charCodeAt(i)) : -1;
     if (d1 < 0) return null; // empty group or a non-hex character
     i++;

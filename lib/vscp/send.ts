@@ -14,6 +14,14 @@ const FAIL: SendParseResult = Object.freeze({ ok: false });
 const FIRST_DATA_FIELD = 7;
 const LEVEL1_CLASSES = 512;
 const MAX_CLASS = 1023;
+/**
+ * Head bits 8..15 that may be set: the frame version "nanosecond timestamp"
+ * (0x0100), which today's vscphelper writes on every event it formats
+ * (docs/design.md "Frame version"). It says how fields 4 and 5 are written
+ * (empty datetime, 64-bit nanosecond timestamp), which are not parsed here,
+ * and has no place in a CAN id.
+ */
+export const HEAD_FRAME_VERSION_NS = 0x0100;
 
 /**
  * Parse `head,class,type,obid,datetime,timestamp,GUID[,d1,...]` (spec §3.1)
@@ -24,6 +32,8 @@ const MAX_CLASS = 1023;
  *   not parsed at all: any content is accepted, the GUID field included.
  * - head 0..255, class 0..1023, type 0..255, data values 0..255, all in
  *   the §3.2 number syntax (values wrap mod 2^32 before the range check).
+ *   The head may also carry HEAD_FRAME_VERSION_NS; any other bit above 7 is
+ *   an error. The frame goes out as with those bits clear.
  * - Class 0..511: at most 8 data values.
  * - Class 512..1023 (Level I over Level II): the class sent is class-512;
  *   data values 1..16 must equal bytes 0..15 of the *connection* GUID
@@ -57,8 +67,8 @@ export function parseSendEvent(text: string, connectionGuid: Guid): SendParseRes
       const v = parseNumber(text.slice(start, stop));
       if (v === null) return FAIL;
       if (fieldIndex === 0) {
-        if (v > 255) return FAIL;
-        head = v;
+        if ((v & ~(0xff | HEAD_FRAME_VERSION_NS)) !== 0) return FAIL;
+        head = v & 0xff;
       } else if (fieldIndex === 1) {
         if (v > MAX_CLASS) return FAIL; // true Level II is not supported
         proxy = v >= LEVEL1_CLASSES;

@@ -86,9 +86,17 @@ test('§3.3: everything else is invalid (-, ::, {..}, UUID, empty groups, two tr
   for (const t of bad) assert.equal(parseGuid(t), null, JSON.stringify(t.slice(0, 60)));
 });
 
-test('§3.3: the "+f" sscanf quirk is deliberately rejected (as are other signs)', () => {
-  assert.equal(parseGuid('+f:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0'), null);
-  assert.equal(parseGuid('0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:+f'), null);
+test('§3.3: a group written "+f" reads as 0x0F, as the original\'s sscanf("%2x") does; "-" signs stay invalid', () => {
+  const g = parseGuid('+f:0:0:0:0:0:0:0:0:0:0:0:0:0:0:+A');
+  assert.ok(g !== null);
+  assert.equal(g[0], 0x0f);
+  assert.equal(g[15], 0x0a);
+  assert.equal(parseGuid('0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:+f:')?.[15], 0x0f, 'with the trailing colon');
+  assert.equal(parseGuid('+ff:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0'), null, 'the sign takes one of the two characters');
+  assert.equal(parseGuid('+:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0'), null);
+  assert.equal(parseGuid('0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:+'), null);
+  assert.equal(parseGuid('++:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0'), null);
+  assert.equal(parseGuid('+g:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0'), null);
   assert.equal(parseGuid('-f:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0'), null);
   assert.equal(parseGuid('-1:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0'), null);
 });

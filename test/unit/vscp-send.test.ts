@@ -57,8 +57,10 @@ test('§9 #55: data 256 is an error; 0x1F,0XfF is accepted; empty data field is 
   assert.deepEqual(ok('0,20,3,,,,-,4294967296').data, [0]); // wraps before the range check (§3.2)
 });
 
-test('§9 #56: head 256, class 1024, type 256 are errors; 0,1023,255,,,,- is accepted', () => {
-  bad('256,20,3,,,,-');
+test('§9 #56 (changed by the frame version): head 512, class 1024, type 256 are errors; head 256 (0x100) is now accepted', () => {
+  bad('512,20,3,,,,-');
+  bad('0x1ff00,20,3,,,,-');
+  assert.deepEqual(ok('256,20,3,,,,-'), { id: 0x00140300, data: [] });
   bad('0,1024,3,,,,-');
   bad('0,20,256,,,,-');
   bad('-1,20,3,,,,-'); // wraps to 4294967295, out of range
@@ -164,4 +166,19 @@ test('§3.1: hostile input never throws and is rejected', () => {
 
 test('§3.1: connection GUID shorter than 16 bytes compares missing bytes as 0', () => {
   assert.deepEqual(ok(`0,532,3,,,,-,${ZEROS16},5`, new Uint8Array(4)).data, [5]);
+});
+
+test('frame version: head bit 0x100 (nanosecond form) is accepted and the frame is the one head & 0xff gives', () => {
+  // As today's vscphelper writes it: empty datetime, 64-bit nanosecond timestamp, two-digit GUID bytes.
+  const guid = '00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00';
+  assert.deepEqual(ok(`256,20,3,0,,1786000000000000000,${guid},0,1,35`), ok('0,20,3,,,,-,0,1,35'));
+  assert.deepEqual(ok(`0x1E0,20,3,0,,18446744073709551615,${guid},7`), ok('0xE0,20,3,,,,-,7'));
+  assert.deepEqual(ok(`${0x100 | 0x75},0x1ff,0xff,0,,1786000000000000000,${guid}`), ok(`${0x75},0x1ff,0xff,,,,-`));
+});
+
+test('frame version: any other head bit above 7 stays a format error', () => {
+  for (const head of [0x200, 0x300, 0x400, 0x800, 0x1000, 0x8000, 0x10000, 0x80000000, 0x1100]) {
+    bad(`${head},20,3,0,,1786000000000000000,-,1`);
+    bad(`${head | 0x100 | 0x60},20,3,0,,0,-,1`);
+  }
 });
