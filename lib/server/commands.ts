@@ -61,6 +61,14 @@ function safeInfoLine(line: string): string {
   return c === 0x2b || c === 0x2d ? ' ' + line : line;
 }
 
+/** Most of a line INFO shows from outside: control bytes become spaces, so one line stays one line. */
+const MAX_EXTRA_INFO_LINE = 200;
+function sanitizeExtraLine(line: unknown): string {
+  const text = typeof line === 'string' ? line : String(line);
+  // eslint-disable-next-line no-control-regex
+  return text.slice(0, MAX_EXTRA_INFO_LINE).replace(/[\u0000-\u001f\u007f]/g, ' ');
+}
+
 /**
  * Configured credentials, kept only as SHA-256 digests so that comparisons
  * take the same time whatever the input (DESIGN "Auth"). D10: compared
@@ -119,6 +127,8 @@ export interface ServerFacts {
   /** DESIGN "Auth": enforce USER/PASS before most commands. */
   readonly requireLogin: boolean;
   interfaceState(): InterfaceState;
+  /** Extra lines for INFO from outside the server (e.g. a bridge's state); sanitized like INFO's own. */
+  infoLines?(): readonly string[];
 }
 
 /** What a handler may ask of the session that owns the state. */
@@ -163,11 +173,17 @@ export class SessionState {
   /** Events dropped because the TCP peer was not reading (DESIGN "Slow readers"). */
   slowReaderDrops = 0;
 
+  /**
+   * `channelId`: what CHID answers, non-zero and unique among the server's
+   * live sessions; other sessions' event lines carry it as obid for the
+   * frames this session sends (docs/design.md "Channel ids").
+   */
   constructor(
     readonly server: ServerFacts,
     readonly hooks: SessionHooks,
     initialGuid: Guid,
     fifoCapacity: number,
+    readonly channelId: number,
   ) {
     this.guid = Uint8Array.from(initialGuid);
     this.guidPrefix = formatGuidPrefix(this.guid);
@@ -299,6 +315,15 @@ function info(s: SessionState): CommandReply {
     `filter: id 0x${s.filterId.toString(16)} mask 0x${s.filterMask.toString(16)}`,
     `uptime: ${uptimeSeconds} s`,
   ];
+  if (srv.infoLines !== undefined) {
+    let extra: readonly string[] = [];
+    try {
+      extra = srv.infoLines();
+    } catch {
+      extra = ['(extra info unavailable)'];
+    }
+    for (const line of extra) lines.push(sanitizeExtraLine(line));
+  }
   return reply(...lines.map(safeInfoLine), '+OK');
 }
 
@@ -319,6 +344,7 @@ function repeat(s: SessionState): CommandReply | Promise<CommandReply> {
 const COMMANDS: readonly CommandSpec[] = [
   { names: ['+'], minArgs: 0, maxArgs: 0, beforeLogin: true, usage: '', summary: 'repeat the last command line', run: repeat },
   { names: ['noop'], minArgs: 0, maxArgs: 0, beforeLogin: true, usage: '', summary: 'do nothing', run: () => REPLY_OK },
+  { names: ['test'], minArgs: 0, maxArgs: 0, usage: '', summary: 'check the link', run: () => REPLY_OK },
   { names: ['quit'], minArgs: 0, maxArgs: 0, beforeLogin: true, usage: '', summary: 'close the connection', run: () => REPLY_BYE },
   { names: ['user'], minArgs: 0, maxArgs: 1, beforeLogin: true, usage: '[name]', summary: 'give the user name', run: user },
   { names: ['pass'], minArgs: 0, maxArgs: 1, beforeLogin: true, usage: '[password]', summary: 'give the password', run: pass },
@@ -328,9 +354,9 @@ const COMMANDS: readonly CommandSpec[] = [
   { names: ['restart'], minArgs: 0, maxArgs: 0, usage: '', summary: 'not supported', run: () => REPLY_NOT_CAPABLE },
   { names: ['shutdown'], minArgs: 0, maxArgs: 0, usage: '', summary: 'not supported', run: () => REPLY_NOT_CAPABLE },
   { names: ['send'], minArgs: 1, maxArgs: 1, usage: '<head,class,type,obid,datetime,timestamp,GUID[,data...]>', summary: 'send an event', run: send },
-  { names: ['retr'], minArgs: 0, maxArgs: 1, usage: '[count]', summary: 'fetch buffered events', run: retr },
+  { names: ['retr', 'retrieve'], minArgs: 0, maxArgs: 1, usage: '[count]', summary: 'fetch buffered events', run: retr },
   {
-    names: ['rcvloop'],
+    names: ['rcvloop', 'receiveloop'],
     minArgs: 0,
     maxArgs: 0,
     usage: '',
@@ -393,7 +419,7 @@ const COMMANDS: readonly CommandSpec[] = [
       return reply(`0,0,0,${c.rxData},${c.rxFrames},${c.txData},${c.txFrames}`, '+OK');
     },
   },
-  { names: ['chid', 'getchid'], minArgs: 0, maxArgs: 0, usage: '', summary: 'channel id', run: () => reply('0', '+OK') },
+  { names: ['chid', 'getchid'], minArgs: 0, maxArgs: 0, usage: '', summary: 'channel id (obid of this client\'s events elsewhere)', run: (s) => reply(String(s.channelId), '+OK') },
   { names: ['sflt', 'setfilter'], minArgs: 1, maxArgs: 1, usage: '<priority,class,type,GUID>', summary: 'set the receive filter', run: setFilterPart('id') },
   { names: ['smsk', 'setmask'], minArgs: 1, maxArgs: 1, usage: '<priority,class,type,GUID>', summary: 'set the receive mask', run: setFilterPart('mask') },
   { names: ['interface'], minArgs: 1, maxArgs: MAX_ARGS, usage: 'list', summary: 'list interfaces', run: interfaceCommand },

@@ -340,7 +340,10 @@ export const SPEC_ARG_COUNTS: Readonly<Record<string, readonly [number, number]>
   shutdown: [0, 0],
   send: [1, 1],
   retr: [0, 1],
+  retrieve: [0, 1],
   rcvloop: [0, 0],
+  receiveloop: [0, 0],
+  test: [0, 0],
   quitloop: [0, 0],
   cdta: [0, 0],
   checkdata: [0, 0],
@@ -454,6 +457,7 @@ export class SessionModel {
       case 'quit':
         return { status: ['+OK - bye'], effect: 'quit' };
       case 'rcvloop':
+      case 'receiveloop':
         return { status: ['+OK'], effect: 'loop' };
       case 'user':
         if (cfg.user === undefined) return plain('+OK - no user configured');
@@ -481,6 +485,7 @@ export class SessionModel {
       case 'send':
         return plain('+OK', '-OK - format error in CAN frame');
       case 'retr':
+      case 'retrieve':
         return plain(...ANY_RETR);
       case 'sgid':
       case 'setguid':
@@ -494,7 +499,7 @@ export class SessionModel {
       case 'interface':
         return (args[0] as string).toLowerCase() === 'list' ? plain('+OK') : plain('-OK - invalid command');
       default:
-        return plain('+OK'); // noop, quitloop, vers, ggid, wcyd, stat, chid, cdta, help, info
+        return plain('+OK'); // noop, test, quitloop, vers, ggid, wcyd, stat, chid, cdta, help, info
     }
   }
 }

@@ -39,22 +39,27 @@ test('§9 #34: cdta and checkdata -> "0 " (trailing space) then +OK', T, () =>
     assert.deepEqual(await c.command('checkdata'), ['0 ', '+OK']);
   }));
 
-test('§9 #35 (D12: chkdata, clrall, getchid, help, info accepted; chdata, challenge, test, measurement still invalid)', T, () =>
+test('§9 #35 (changed: chkdata, clrall, getchid, help, info, test, retrieve, receiveloop accepted; chdata, challenge, measurement still invalid)', T, () =>
   withServer({}, async (s) => {
     const c = await s.client();
     assert.deepEqual(await c.command('chkdata'), ['0 ', '+OK']);
     assert.deepEqual(await c.command('clrall'), ['+OK - All events cleared.']);
-    assert.deepEqual(await c.command('getchid'), ['0', '+OK']);
+    const [chid] = await c.command('chid');
+    assert.deepEqual(await c.command('getchid'), [chid, '+OK']);
+    assert.deepEqual(await c.command('TEST'), ['+OK']);
+    assert.deepEqual(await c.command('RETRIEVE'), ['-OK - No event(s) available']);
+    assert.deepEqual(await c.command('RECEIVELOOP'), ['+OK']);
+    assert.deepEqual(await c.command('quitloop'), ['+OK']);
     const help = await c.command('help');
     assert.equal(help.at(-1), '+OK');
     assert.ok(help.length > 10);
     const info = await c.command('info');
     assert.equal(info.at(-1), '+OK');
     assert.ok(info.some((l) => l === 'clients: 1 of 5'), info.join('|'));
-    for (const w of ['chdata', 'challenge', 'test', 'measurement', 'exit']) assert.deepEqual(await c.command(w), ['-OK - invalid command'], w);
+    for (const w of ['chdata', 'challenge', 'measurement', 'exit']) assert.deepEqual(await c.command(w), ['-OK - invalid command'], w);
   }));
 
-test('§9 #36/#37/#42/#43/#44/#45/#46: clra, ggid, wcyd, vers, chid, stat, restart/shutdown', T, () =>
+test('§9 #36/#37/#42/#43/#44 (changed: CHID is a non-zero channel id)/#45/#46: clra, ggid, wcyd, vers, chid, stat, restart/shutdown', T, () =>
   withServer({}, async (s) => {
     const c = await s.client();
     assert.deepEqual(await c.command('clra'), ['+OK - All events cleared.']);
@@ -64,7 +69,9 @@ test('§9 #36/#37/#42/#43/#44/#45/#46: clra, ggid, wcyd, vers, chid, stat, resta
     assert.deepEqual(await c.command('whatcanyoudo'), ['00-00-00-00-00-00-80-28', '+OK']);
     assert.deepEqual(await c.command('vers'), [versionReply(), '+OK']);
     assert.deepEqual(await c.command('version'), [versionReply(), '+OK']);
-    assert.deepEqual(await c.command('chid'), ['0', '+OK']);
+    const chid = await c.command('chid');
+    assert.equal(chid[1], '+OK');
+    assert.match(chid[0]!, /^[1-9][0-9]*$/);
     assert.deepEqual(await c.command('stat'), ['0,0,0,0,0,0,0', '+OK']);
     assert.deepEqual(await c.command('restart'), ['-OK - uvscpd is not capable of restart/shutdown']);
     assert.deepEqual(await c.command('shutdown'), ['-OK - uvscpd is not capable of restart/shutdown']);
@@ -118,7 +125,7 @@ test('§9 #50 (D2: interface with no argument -> wrong number of arguments, the 
     assert.deepEqual(await b.command('noop'), ['+OK']);
   }));
 
-test('§9 #51–#59: SEND parsing over TCP', T, () =>
+test('§9 #51–#59 (#56 changed: head 256 = frame version 0x100 is accepted, 512 is not): SEND parsing over TCP', T, () =>
   withServer({}, async (s) => {
     const c = await s.client();
     const ok = [
@@ -132,6 +139,8 @@ test('§9 #51–#59: SEND parsing over TCP', T, () =>
       'send -0,+20,3,,,,-',
       'send 0,20,3,2020-03-08T19:15:53.000Z,{x},$v,-',
       'send 0,532,3,,,,-,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1,2,3,4,5,6,7,8',
+      'send 256,20,3,,,,-',
+      'send 256,20,3,0,,1786000000000000000,00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00,0,1,35',
     ];
     for (const line of ok) assert.deepEqual(await c.command(line), ['+OK'], line);
     const bad = [
@@ -139,7 +148,8 @@ test('§9 #51–#59: SEND parsing over TCP', T, () =>
       'send 0,20,3,,,,-,1,2,3,4,5,6,7,8,9',
       'send 0,20,3,,,,-,256',
       'send 0,20,3,,,,-,,1',
-      'send 256,20,3,,,,-',
+      'send 512,20,3,,,,-',
+      'send 768,20,3,0,,1786000000000000000,-',
       'send 0,1024,3,,,,-',
       'send 0,20,256,,,,-',
       'send ff,20,3,,,,-',

@@ -17,7 +17,9 @@ interface Fixture {
   sendOutcome: 'ok' | 'fail';
 }
 
-function fixture(opts: { user?: string; password?: string; requireLogin?: boolean; fifo?: number } = {}): Fixture {
+function fixture(
+  opts: { user?: string; password?: string; requireLogin?: boolean; fifo?: number; channelId?: number; infoLines?: () => readonly string[] } = {},
+): Fixture {
   const fx: Fixture = { state: undefined as unknown as SessionState, sent: [], filters: [], loopStarts: 0, sendOutcome: 'ok' };
   const facts: ServerFacts = {
     canInterface: 'vcan0',
@@ -27,6 +29,7 @@ function fixture(opts: { user?: string; password?: string; requireLogin?: boolea
     credentials: new Credentials(opts.user, opts.password),
     requireLogin: opts.requireLogin ?? false,
     interfaceState: (): InterfaceState => 'up',
+    ...(opts.infoLines === undefined ? {} : { infoLines: opts.infoLines }),
   };
   const hooks: SessionHooks = {
     sendFrame: (id, data) => {
@@ -40,7 +43,7 @@ function fixture(opts: { user?: string; password?: string; requireLogin?: boolea
     kernelDrops: () => 7,
     now: () => Date.UTC(2020, 11, 19, 22, 48, 53),
   };
-  fx.state = new SessionState(facts, hooks, zeroGuid(), opts.fifo ?? 100);
+  fx.state = new SessionState(facts, hooks, zeroGuid(), opts.fifo ?? 100, opts.channelId ?? 1);
   return fx;
 }
 
@@ -109,25 +112,66 @@ test('§9 #31/#32: quit closes; quit now does not', () => {
   assert.deepEqual(lines(r2), ['-OK - wrong number of arguments']);
 });
 
-test('§9 #34/#36/#37/#42/#43/#44/#45/#46: fixed replies and aliases', () => {
-  const { state } = fixture();
+test('§9 #34/#36/#37/#42/#43/#44/#45/#46: fixed replies and aliases (#44: CHID answers the channel id, not 0)', () => {
+  const { state } = fixture({ channelId: 42 });
   for (const w of ['cdta', 'checkdata', 'chkdata']) assert.deepEqual(run(state, w), ['0 ', '+OK']);
   for (const w of ['clra', 'clrall']) assert.deepEqual(run(state, w), ['+OK - All events cleared.']);
   for (const w of ['ggid', 'getguid']) assert.deepEqual(run(state, w), [ZERO, '+OK']);
   for (const w of ['wcyd', 'whatcanyoudo']) assert.deepEqual(run(state, w), ['00-00-00-00-00-00-80-28', '+OK']);
   for (const w of ['vers', 'version']) assert.deepEqual(run(state, w), [versionReply(), '+OK']);
-  for (const w of ['chid', 'getchid']) assert.deepEqual(run(state, w), ['0', '+OK']);
+  for (const w of ['chid', 'getchid']) assert.deepEqual(run(state, w), ['42', '+OK']);
   assert.deepEqual(run(state, 'stat'), ['0,0,0,0,0,0,0', '+OK']);
   for (const w of ['restart', 'shutdown']) assert.deepEqual(run(state, w), ['-OK - uvscpd is not capable of restart/shutdown']);
   assert.deepEqual(run(state, 'shutdown pw'), ['-OK - wrong number of arguments']);
 });
 
-test('§9 #35 (D12): chkdata, clrall, getchid, help, info accepted; others still invalid', () => {
-  for (const w of ['chkdata', 'clrall', 'getchid', 'help', 'info']) assert.ok(COMMAND_WORDS.includes(w), w);
+test('§9 #35 (D12): chkdata, clrall, getchid, help, info, retrieve, receiveloop, test accepted; others still invalid', () => {
+  for (const w of ['chkdata', 'clrall', 'getchid', 'help', 'info', 'retrieve', 'receiveloop', 'test']) assert.ok(COMMAND_WORDS.includes(w), w);
   const { state } = fixture();
-  for (const w of ['chdata', 'challenge', 'test', 'measurement', 'clearall', 'retrieve', 'exit']) {
+  for (const w of ['chdata', 'challenge', 'measurement', 'clearall', 'exit']) {
     assert.deepEqual(run(state, w), ['-OK - invalid command'], w);
   }
+});
+
+test('spellings of the specification: TEST answers +OK; RETRIEVE works as RETR; RECEIVELOOP as RCVLOOP', () => {
+  const { state } = fixture();
+  assert.deepEqual(run(state, 'TEST'), ['+OK']);
+  assert.deepEqual(run(state, 'test x'), ['-OK - wrong number of arguments']);
+  state.fifo.push('a\r\n');
+  state.fifo.push('b\r\n');
+  assert.deepEqual(run(state, 'RETRIEVE'), ['a', '+OK']);
+  assert.deepEqual(run(state, 'retrieve 5'), ['b', '-OK - No event(s) available']);
+  state.fifo.push('c\r\n');
+  assert.deepEqual(run(state, 'RECEIVELOOP'), ['+OK', 'c']);
+  assert.equal(state.inLoop, true);
+  assert.deepEqual(run(state, 'quitloop'), ['+OK']);
+  assert.equal(state.inLoop, false);
+});
+
+test('help lists the specification spellings retrieve, receiveloop and test', () => {
+  const { state } = fixture();
+  const body = run(state, 'help').join('\n');
+  assert.match(body, /retr\|retrieve /);
+  assert.match(body, /rcvloop\|receiveloop /);
+  assert.match(body, /\btest\b/);
+});
+
+test('infoLines: extra lines come after INFO\'s own and before +OK, sanitized like them', () => {
+  const { state } = fixture({ infoLines: () => ['mqtt: connected to broker', '+OK looks like status', 'two\r\nlines\u0000here'] });
+  const out = run(state, 'info');
+  assert.equal(out[out.length - 1], '+OK');
+  const uptime = out.findIndex((l) => l.startsWith('uptime:'));
+  assert.deepEqual(out.slice(uptime + 1, -1), ['mqtt: connected to broker', ' +OK looks like status', 'two  lines here']);
+  const failing = fixture({
+    infoLines: () => {
+      throw new Error('boom');
+    },
+  });
+  const out2 = run(failing.state, 'info');
+  assert.equal(out2[out2.length - 1], '+OK');
+  assert.equal(out2[out2.length - 2], '(extra info unavailable)');
+  const none = run(fixture().state, 'info');
+  assert.ok(none[none.length - 2]!.startsWith('uptime:'), 'without the hook INFO ends with its own lines');
 });
 
 test('D12: help lists every command; no line looks like a status line', () => {
