@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { createServer as createTcpServer } from 'node:net';
 import type { AddressInfo, Server as TcpServer, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { CanBus, InterfaceState } from '../can/types.js';
+import type { CanBus, CanError, InterfaceState } from '../can/types.js';
 import { MAX_RECEIVE_COALESCE_US } from '../can/types.js';
 import type { Guid } from '../vscp/index.js';
 import { GUID_SIZE, zeroGuid } from '../vscp/index.js';
@@ -62,9 +62,20 @@ export interface VscpServerOptions {
    * (0..MAX_RECEIVE_COALESCE_US; 0 = off). Default DEFAULT_RECEIVE_COALESCE_US. See CanSocketOptions.
    */
   receiveCoalesceUs?: number;
-  /** Default true: listen() first opens and closes a CAN socket on canInterface and rejects with its error. */
+  /**
+   * Default true: listen() first opens and closes a CAN socket on canInterface and
+   * rejects with its error, except when the interface does not exist: then it
+   * logs a warning and listens (clients are told `No such device` until it exists).
+   */
   verifyInterface?: boolean;
   logger?: Logger;
+  /**
+   * Extra lines the `info` command shows after its own (before the final +OK),
+   * e.g. the state of a bridge running beside the server. Called on each `info`;
+   * each line is sanitized like INFO's own (no control bytes, never read as a
+   * status line). A throw shows as one line saying the extra info is unavailable.
+   */
+  infoLines?: () => readonly string[];
 }
 
 function checkInteger(name: string, value: number, min: number, max: number): number {
@@ -86,7 +97,13 @@ export class VscpServer extends EventEmitter {
   /** Why a non-loopback listener is open to anyone, or null when login is enforced. */
   private readonly openAccess: string | null;
   private readonly sessionHost: SessionHost;
+  /** Every session whose TCP socket is still open; close() waits for them. */
   private readonly sessions = new Set<Session>();
+  /** Sessions that have not ended: these count against maxClients (an ended one may still be flushing). */
+  private readonly liveSessions = new Set<Session>();
+  /** Channel ids of `sessions`, so that a new one is never one still in use. */
+  private readonly channelIds = new Set<number>();
+  private nextChannelId = 1;
   /** Over-limit connections still being told so. */
   private readonly refused = new Set<Socket>();
   private tcp: TcpServer | null = null;
@@ -95,7 +112,6 @@ export class VscpServer extends EventEmitter {
   private resolveClosed: (() => void) | null = null;
   private tcpClosed = false;
   private startedAtMs = 0;
-  private nextSessionId = 1;
   private timer: NodeJS.Timeout | null = null;
   private timerDue = Infinity;
   /** Armed by a session's first untimed input (idle timeouts only); runs onTimer. */
@@ -136,10 +152,11 @@ export class VscpServer extends EventEmitter {
       },
       maxClients: this.maxClients,
       get clientCount(): number {
-        return server.sessions.size;
+        return server.liveSessions.size;
       },
       credentials,
       requireLogin,
+      ...(options.infoLines === undefined ? {} : { infoLines: options.infoLines }),
       interfaceState: (): InterfaceState => {
         try {
           return this.bus.interfaceState(this.canInterface);
@@ -161,12 +178,14 @@ export class VscpServer extends EventEmitter {
       },
       wakeAt: (deadline) => this.wakeAt(deadline),
       noteActivity: () => this.noteActivity(),
-      sessionClosed: (session, reason) => this.onSessionClosed(session, reason),
+      sessionEnded: (session, reason) => this.onSessionEnded(session, reason),
+      sessionClosed: (session) => this.onSessionClosed(session),
     };
   }
 
+  /** Sessions that have not ended (those counted against maxClients). */
   get sessionCount(): number {
-    return this.sessions.size;
+    return this.liveSessions.size;
   }
 
   address(): AddressInfo | null {
@@ -174,7 +193,7 @@ export class VscpServer extends EventEmitter {
     return a !== null && typeof a === 'object' ? a : null;
   }
 
-  /** Resolves once listening; rejects on EADDRINUSE etc. and when verifyInterface fails. */
+  /** Resolves once listening; rejects on EADDRINUSE etc. and when verifyInterface fails (a missing interface only warns). */
   listen(): Promise<AddressInfo> {
     if (this.closing !== null) return Promise.reject(new Error('server is closed'));
     if (this.listening === null) this.listening = this.startListening();
@@ -186,8 +205,15 @@ export class VscpServer extends EventEmitter {
       try {
         this.bus.open(this.canInterface).close();
       } catch (err) {
-        this.logger.error(`CAN interface ${this.canInterface}: ${errorText(err)}`);
-        return Promise.reject(err);
+        if (!this.interfaceIsMissing(err)) {
+          this.logger.error(`CAN interface ${this.canInterface}: ${errorText(err)}`);
+          return Promise.reject(err);
+        }
+        // docs/design.md "Missing interface": as the original, serve anyway; each
+        // session opens its own socket, so clients work as soon as it exists.
+        this.logger.warn(
+          `CAN interface ${this.canInterface} does not exist (${errorText(err)}): clients are told so until it does`,
+        );
       }
     }
     return new Promise<AddressInfo>((resolve, reject) => {
@@ -228,13 +254,24 @@ export class VscpServer extends EventEmitter {
     });
   }
 
+  /** ENODEV/ENXIO for a name no interface has (not: exists but is not CAN, no SocketCAN, ...). */
+  private interfaceIsMissing(err: unknown): boolean {
+    const code = (err as Partial<CanError> | null)?.code;
+    if (code !== 'ENODEV' && code !== 'ENXIO') return false;
+    try {
+      return this.bus.interfaceState(this.canInterface) === 'absent';
+    } catch {
+      return false;
+    }
+  }
+
   private onConnection(socket: Socket): void {
     const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     if (this.closing !== null) {
       socket.destroy();
       return;
     }
-    if (this.sessions.size >= this.maxClients) {
+    if (this.liveSessions.size >= this.maxClients) {
       // DESIGN "Limits": say why, no banner, close.
       this.logger.warn(`refused ${peer}: ${this.maxClients} clients already connected`);
       this.refused.add(socket);
@@ -244,18 +281,43 @@ export class VscpServer extends EventEmitter {
       setTimeout(() => socket.destroy(), REFUSE_GRACE_MS).unref();
       return;
     }
-    const session = new Session(this.nextSessionId++, socket, this.sessionHost);
+    const session = new Session(this.allocateChannelId(), socket, this.sessionHost);
     this.sessions.add(session);
+    this.liveSessions.add(session);
+    this.channelIds.add(session.info.id);
     this.logger.info(`session ${session.info.id} opened from ${peer}`);
     this.emit('session', { ...session.info } satisfies SessionInfo);
     session.start();
   }
 
-  private onSessionClosed(session: Session, reason: string): void {
-    if (!this.sessions.delete(session)) return;
+  /**
+   * A session's id is its channel id (CHID, obid): 1..2^32-1, since clients keep
+   * it in a 32-bit field, and never one a session with an open socket still has.
+   */
+  private allocateChannelId(): number {
+    for (;;) {
+      const id = this.nextChannelId;
+      this.nextChannelId = id >= 0xffffffff ? 1 : id + 1;
+      if (!this.channelIds.has(id)) return id;
+    }
+  }
+
+  /**
+   * The session ended (quit, idle, CAN error, login failure, peer gone): its
+   * place is free for a new client now, even while its TCP socket still
+   * flushes or waits for a peer that never closes its side.
+   */
+  private onSessionEnded(session: Session, reason: string): void {
+    if (!this.liveSessions.delete(session)) return;
     const { id, remoteAddress, remotePort } = session.info;
     this.logger.info(`session ${id} from ${remoteAddress}:${remotePort} closed: ${reason}`);
     this.emit('sessionEnd', { ...session.info } satisfies SessionInfo, reason);
+  }
+
+  private onSessionClosed(session: Session): void {
+    if (!this.sessions.delete(session)) return;
+    this.liveSessions.delete(session); // always ended first; kept for safety
+    this.channelIds.delete(session.info.id);
     this.maybeFinishClose();
   }
 

@@ -91,8 +91,10 @@ export interface SessionHost {
   wakeAt(deadline: number): void;
   /** The session saw input it has not timed yet: run onTimer within ~ACTIVITY_TICK_MS (no clock read here). */
   noteActivity(): void;
+  /** The session has ended (its place is free); called exactly once, before sessionClosed. */
+  sessionEnded(session: Session, reason: string): void;
   /** The session's TCP socket has closed; called exactly once. */
-  sessionClosed(session: Session, reason: string): void;
+  sessionClosed(session: Session): void;
 }
 
 /** A reply slot in command order: null text while its SEND is unfinished; `end` closes the session there. */
@@ -174,7 +176,7 @@ export class Session {
       kernelDrops: () => this.can?.getStats().kernelDrops ?? 0,
       now: () => Date.now(),
     };
-    this.state = new SessionState(host.facts, hooks, host.initialGuid, host.fifoSize);
+    this.state = new SessionState(host.facts, hooks, host.initialGuid, host.fifoSize, id);
 
     socket.setNoDelay(true); // event lines are small and latency matters
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -505,6 +507,7 @@ export class Session {
       this.pending.length = 0;
       this.pendingBytes = 0;
       this.events = '';
+      this.host.sessionEnded(this, reason);
     }
     if (destroy || this.socket.destroyed) {
       this.socket.destroy();
@@ -534,6 +537,6 @@ export class Session {
     this.closeCan();
     if (this.closedNotified) return;
     this.closedNotified = true;
-    this.host.sessionClosed(this, this.endReason ?? 'closed');
+    this.host.sessionClosed(this);
   }
 }
