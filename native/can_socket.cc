@@ -128,6 +128,7 @@ Napi::Function CanSocketWrap::Init(Napi::Env env) {
                          InstanceMethod<&CanSocketWrap::Unref>("unref"),
                          InstanceMethod<&CanSocketWrap::Fd>("fd"),
                          InstanceMethod<&CanSocketWrap::Rebind>("rebind"),
+                         InstanceMethod<&CanSocketWrap::SetReceiving>("setReceiving"),
                      });
 }
 
@@ -164,7 +165,9 @@ CanSocketWrap::CanSocketWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
     ThrowErrno(env, errno, "ioctl", name);
     return;
   }
-  int err = SetIntOpt(fd, SOL_SOCKET, SO_TIMESTAMP, 1);
+  // Nanoseconds: every local receiver of a frame gets the same kernel timestamp, which
+  // with id and data tells frames apart (lib/server/origins.ts).
+  int err = SetIntOpt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
   if (err == 0) err = SetIntOpt(fd, SOL_SOCKET, SO_RXQ_OVFL, 1);
   if (err != 0) {
     ThrowErrno(env, err, "setsockopt", name);
@@ -588,6 +591,19 @@ Napi::Value CanSocketWrap::Rebind(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> lock(core_->mu);
   if (!core_->needs_rebind) return Napi::Number::New(env, 0);
   return Napi::Number::New(env, RebindLocked(core_.get()));
+}
+
+// setReceiving(on: boolean): off = the reactor stops reading this socket (EPOLLIN removed);
+// frames then wait in the kernel buffer and, once it is full, are dropped and counted by
+// the kernel (SO_RXQ_OVFL / SO_MEMINFO). On = read again.
+Napi::Value CanSocketWrap::SetReceiving(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env)) return env.Undefined();
+  bool on = info.Length() > 0 && info[0].ToBoolean().Value();
+  std::lock_guard<std::mutex> lock(core_->mu);
+  core_->rx_stopped = !on;
+  core_->UpdateEpollLocked();
+  return env.Undefined();
 }
 
 }  // namespace uvscpd

@@ -49,6 +49,7 @@ class CanSocketWrap : public Napi::ObjectWrap<CanSocketWrap> {
   Napi::Value Unref(const Napi::CallbackInfo& info);
   Napi::Value Fd(const Napi::CallbackInfo& info);
   Napi::Value Rebind(const Napi::CallbackInfo& info);
+  Napi::Value SetReceiving(const Napi::CallbackInfo& info);
 
   bool CheckOpen(Napi::Env env);
   int ApplyFilters(Napi::Env env, const Napi::Value& v);

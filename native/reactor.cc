@@ -59,7 +59,7 @@ struct RxBuffers {
 void SocketCore::UpdateEpollLocked() {
   if (!registered || closed) return;
   uint32_t want = 0;
-  if (!paused) want |= EPOLLIN;
+  if (!paused && !rx_stopped) want |= EPOLLIN;
   if (!txq.empty() && !tx_backoff) want |= EPOLLOUT;
   if (want == epoll_mask) return;
   epoll_mask = want;
@@ -358,7 +358,7 @@ void Reactor::ReadSocketError(SocketCore* core) {
 uint32_t Reactor::ReadSocket(const std::shared_ptr<SocketCore>& core) {
   RxBuffers* rx = rx_;
   std::lock_guard<std::mutex> clock(core->mu);
-  if (core->closed || core->paused) return 0;
+  if (core->closed || core->paused || core->rx_stopped) return 0;
   // Load signals, no clock needed: JS has not yet taken the frames of the last read, or
   // more than one frame queued up since then.
   bool busy = !core->ready.empty();
@@ -399,14 +399,16 @@ uint32_t Reactor::ReadSocket(const std::shared_ptr<SocketCore>& core) {
       if (m.msg_len < CAN_MTU) continue;  // malformed: never happens with CAN_RAW
       const canfd_frame& f = rx->frames[i];
       double ts = -1;
+      uint16_t sub_us_ns = 0;  // the nanoseconds below ts (SO_TIMESTAMPNS), 0..999
       uint32_t drops = 0;
       bool have_drops = false;
       for (cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&m.msg_hdr), c)) {
         if (c->cmsg_level != SOL_SOCKET) continue;
-        if (c->cmsg_type == SCM_TIMESTAMP && c->cmsg_len >= CMSG_LEN(sizeof(timeval))) {
-          timeval tv;
-          std::memcpy(&tv, CMSG_DATA(c), sizeof tv);
-          ts = static_cast<double>(tv.tv_sec) * 1e6 + static_cast<double>(tv.tv_usec);
+        if (c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(timespec))) {
+          timespec tsp;
+          std::memcpy(&tsp, CMSG_DATA(c), sizeof tsp);
+          ts = static_cast<double>(tsp.tv_sec) * 1e6 + static_cast<double>(tsp.tv_nsec / 1000);
+          sub_us_ns = static_cast<uint16_t>(tsp.tv_nsec % 1000);
         } else if (c->cmsg_type == SO_RXQ_OVFL && c->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
           std::memcpy(&drops, CMSG_DATA(c), sizeof drops);
           have_drops = true;
@@ -420,7 +422,12 @@ uint32_t Reactor::ReadSocket(const std::shared_ptr<SocketCore>& core) {
       uint8_t* rec = batch.data() + count * kRecordSize;
       PutU32LE(rec, f.can_id);
       rec[4] = static_cast<uint8_t>(len);
-      rec[5] = fd ? static_cast<uint8_t>(0x01 | ((f.flags & CANFD_BRS) ? 0x02 : 0) | ((f.flags & CANFD_ESI) ? 0x04 : 0)) : 0;
+      uint8_t flags = fd ? static_cast<uint8_t>(0x01 | ((f.flags & CANFD_BRS) ? 0x02 : 0) | ((f.flags & CANFD_ESI) ? 0x04 : 0)) : 0;
+      if (m.msg_hdr.msg_flags & MSG_DONTROUTE) flags |= kRecordFlagLocal;
+      if (m.msg_hdr.msg_flags & MSG_CONFIRM) flags |= kRecordFlagOwn;
+      rec[5] = flags;
+      rec[6] = static_cast<uint8_t>(sub_us_ns);
+      rec[7] = static_cast<uint8_t>(sub_us_ns >> 8);
       PutF64LE(rec + 8, ts);
       std::memcpy(rec + 16, f.data, len);
       core->stats.rx_frames++;

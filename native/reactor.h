@@ -36,6 +36,11 @@ struct RxBuffers;
 // Size of one record delivered to JS (see lib/can/record.ts).
 constexpr size_t kRecordSize = 80;
 constexpr size_t kRecordDataCapacity = 64;
+// Record flag bits (byte 5) besides the CAN FD ones: the frame was sent by a socket of
+// this host (the kernel's MSG_DONTROUTE), by this very socket (MSG_CONFIRM, only with
+// CAN_RAW_RECV_OWN_MSGS).
+constexpr uint8_t kRecordFlagLocal = 0x10;
+constexpr uint8_t kRecordFlagOwn = 0x20;
 // Frames read per recvmmsg call, and so the largest batch.
 constexpr unsigned kBatchFrames = 64;
 // Batches a socket may have waiting for JS before the reactor stops reading it. Small on
@@ -78,6 +83,7 @@ struct SocketCore {
 
   // Receive side.
   bool paused = false;           // EPOLLIN removed: JS has kMaxReadyBatches waiting
+  bool rx_stopped = false;       // EPOLLIN removed: JS asked not to read (pauseReceive)
   // Receive coalescing window under load, in microseconds (0 = off). When a read drains
   // the socket after finding more than one frame waiting, or finds JS not yet done with
   // the previous read's frames, the reactor waits this long before its next epoll_wait,

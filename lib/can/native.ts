@@ -61,6 +61,8 @@ export interface NativeCanSocket {
   fd(): number;
   /** After ENODEV: bind again to the interface of that name. 0 = bound (or not needed), else errno. */
   rebind(): number;
+  /** false: the reactor stops reading the socket (the kernel buffers, then drops and counts). */
+  setReceiving(on: boolean): void;
 }
 
 export interface AddonInfo {

@@ -4,9 +4,10 @@
 // Layout of one record, little-endian, RECORD_SIZE bytes:
 //   0  u32  can_id, kernel form (CAN_EFF_FLAG / CAN_RTR_FLAG / CAN_ERR_FLAG included)
 //   4  u8   len: payload length (0..8 classic; 0..64 reserved for CAN FD)
-//   5  u8   flags: RECORD_FLAG_FD, RECORD_FLAG_BRS, RECORD_FLAG_ESI (0 for classic frames)
-//   6  u16  reserved, 0
-//   8  f64  kernel receive timestamp, microseconds since the Unix epoch
+//   5  u8   flags: RECORD_FLAG_FD, RECORD_FLAG_BRS, RECORD_FLAG_ESI (0 for classic frames),
+//           RECORD_FLAG_LOCAL, RECORD_FLAG_OWN
+//   6  u16  nanoseconds of the receive time below the microsecond (0..999)
+//   8  f64  kernel receive timestamp, whole microseconds since the Unix epoch
 //  16  u8[64] payload; bytes past `len` are unspecified
 // The payload area is sized for CAN FD now so that FD can come later
 // without changing the record size or this API.
@@ -25,6 +26,15 @@ export const RECORD_DATA_CAPACITY = 64;
 export const RECORD_FLAG_FD = 0x01;
 export const RECORD_FLAG_BRS = 0x02;
 export const RECORD_FLAG_ESI = 0x04;
+/**
+ * Sent by a socket of this host (a local program, another socket of this
+ * process): the kernel's MSG_DONTROUTE. Frames from other nodes of the bus
+ * have it clear.
+ */
+export const RECORD_FLAG_LOCAL = 0x10;
+/** Sent by this very socket; only with receiveOwnMessages (the kernel's MSG_CONFIRM). */
+export const RECORD_FLAG_OWN = 0x20;
+export const RECORD_SUB_MICRO_NS_OFFSET = 6;
 
 /** A view over `count` records at the start of `buffer`. */
 export class FrameBatch {
@@ -53,6 +63,14 @@ export class FrameBatch {
   /** Microseconds since the epoch. */
   timestamp(i: number): number {
     return this.buffer.readDoubleLE(i * RECORD_SIZE + RECORD_TIMESTAMP_OFFSET);
+  }
+
+  /**
+   * Nanoseconds of the receive time below timestamp(i) (0..999). Every local
+   * receiver of one frame sees the same timestamp and sub-microsecond part.
+   */
+  subMicroNs(i: number): number {
+    return this.buffer.readUInt16LE(i * RECORD_SIZE + RECORD_SUB_MICRO_NS_OFFSET);
   }
 
   /** Offset of record `i`'s payload in `buffer`. */
@@ -92,13 +110,21 @@ export function frameToRawId(frame: CanFrame): number {
  * Write `frame` as a record at `offset` of `target` (timestamp as given).
  * Used by the in-memory bus and by tests; the native side writes the same layout.
  */
-export function encodeRecord(target: Buffer, offset: number, rawId: number, data: Uint8Array, timestampUs: number, flags = 0): void {
+export function encodeRecord(
+  target: Buffer,
+  offset: number,
+  rawId: number,
+  data: Uint8Array,
+  timestampUs: number,
+  flags = 0,
+  subMicroNs = 0,
+): void {
   if (data.length > RECORD_DATA_CAPACITY) throw new RangeError(`payload of ${data.length} bytes exceeds ${RECORD_DATA_CAPACITY}`);
   if (offset < 0 || offset + RECORD_SIZE > target.length) throw new RangeError('record does not fit in the target buffer');
   target.writeUInt32LE(rawId >>> 0, offset + RECORD_ID_OFFSET);
   target[offset + RECORD_LEN_OFFSET] = data.length;
   target[offset + RECORD_FLAGS_OFFSET] = flags;
-  target.writeUInt16LE(0, offset + 6);
+  target.writeUInt16LE(subMicroNs, offset + RECORD_SUB_MICRO_NS_OFFSET);
   target.writeDoubleLE(timestampUs, offset + RECORD_TIMESTAMP_OFFSET);
   target.set(data, offset + RECORD_DATA_OFFSET);
 }

@@ -156,6 +156,7 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
   #lastStats: CanSocketStats | undefined;
   #rebindTimer: NodeJS.Timeout | undefined;
   #refed = true;
+  #paused = false;
 
   /** Opens a CAN_RAW socket bound to `interfaceName`. Throws a CanError. Prefer `socketCanBus.open()`. */
   constructor(interfaceName: string, options: CanSocketOptions = {}) {
@@ -398,6 +399,22 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
   setReceiveBufferSize(bytes: number): number {
     if (!Number.isInteger(bytes) || bytes < 0 || bytes > 0x7fffffff) throw new RangeError(`invalid receive buffer size ${bytes}`);
     return this.#call(() => this.#native.setReceiveBufferSize(bytes));
+  }
+
+  pause(): this {
+    if (!this.#paused && !this.#closed) this.#call(() => this.#native.setReceiving(false));
+    this.#paused = true;
+    return this;
+  }
+
+  resume(): this {
+    if (this.#paused && !this.#closed) this.#call(() => this.#native.setReceiving(true));
+    this.#paused = false;
+    return this;
+  }
+
+  isPaused(): boolean {
+    return this.#paused;
   }
 
   #call<T>(fn: () => T): T {

@@ -129,6 +129,18 @@ export interface CanSocket extends EventEmitter {
   setReceiveOwnMessages(on: boolean): void;
   /** Returns the size the kernel actually granted. */
   setReceiveBufferSize(bytes: number): number;
+  /**
+   * Stop reading this socket: frames wait in its receive buffer (the kernel's, for
+   * SocketCAN) and, once that is full, are dropped and counted in `kernelDrops`,
+   * costing this process nothing. Frames already read (at most a couple of batches)
+   * may still arrive as `frames` events. Idempotent. For a consumer that cannot keep
+   * up, e.g. a TCP client that stopped reading.
+   */
+  pause(): this;
+  /** Read again after pause(): what the buffer kept arrives first. Idempotent. */
+  resume(): this;
+  /** Whether pause() is in effect. */
+  isPaused(): boolean;
   getStats(): CanSocketStats;
   /** Keep the event loop alive while open (the default). */
   ref(): this;

@@ -8,12 +8,16 @@
 //   interface whose filters pass it, when the sender has loopback on;
 // - the sender receives its own frame only with receive-own-messages on;
 // - a socket's receive queue is bounded; overflow is dropped and counted as
-//   the kernel's SO_RXQ_OVFL would;
+//   the kernel's SO_RXQ_OVFL would (also while the socket is paused);
+// - records carry RECORD_FLAG_LOCAL for frames sent by a socket of this bus and
+//   RECORD_FLAG_OWN for the sender's own copy, and every receiver of one frame
+//   gets the same timestamp, unique on the bus (microseconds plus a sub-microsecond
+//   count), as the kernel's MSG_DONTROUTE, MSG_CONFIRM and SO_TIMESTAMPNS give;
 // - an interface that goes down makes sends fail with ENETDOWN and raises an
 //   `error` event on each socket, which keeps working once it is back up.
 
 import { EventEmitter } from 'node:events';
-import { FrameBatch, RECORD_SIZE, encodeRecord, frameToRawId } from './record.js';
+import { FrameBatch, RECORD_FLAG_LOCAL, RECORD_FLAG_OWN, RECORD_SIZE, encodeRecord, frameToRawId } from './record.js';
 import type {
   CanBus,
   CanError,
@@ -77,6 +81,9 @@ function filterPasses(filters: readonly CanFilter[] | null, rawId: number): bool
 export class VirtualCanBus implements CanBus {
   private readonly interfaces = new Map<string, VirtualInterface>();
   private readonly autoCreate: boolean;
+  /** Last timestamp given to a frame: whole microseconds and a count below them (0..999). */
+  private lastUs = 0;
+  private lastSub = 0;
 
   constructor(options: VirtualCanBusOptions = {}) {
     this.autoCreate = options.interfaces === undefined;
@@ -164,10 +171,26 @@ export class VirtualCanBus implements CanBus {
     const iface = this.interfaces.get(interfaceName);
     if (iface === undefined || iface.state === 'down') return;
     if (sender !== null && !sender.loopback) return;
-    const timestamp = nowMicros();
+    let timestamp = nowMicros();
+    let sub = 0;
+    if (timestamp <= this.lastUs) {
+      // Several frames in one microsecond: count below it, as nanoseconds would.
+      timestamp = this.lastUs;
+      sub = this.lastSub + 1;
+      if (sub > 999) {
+        timestamp++;
+        sub = 0;
+      }
+    }
+    this.lastUs = timestamp;
+    this.lastSub = sub;
+    const local = sender === null ? 0 : RECORD_FLAG_LOCAL;
     for (const s of iface.sockets) {
-      if (s === sender && !s.receiveOwn) continue;
-      s.receive(rawId, data, timestamp);
+      if (s === sender) {
+        if (s.receiveOwn) s.receive(rawId, data, timestamp, local | RECORD_FLAG_OWN, sub);
+        continue;
+      }
+      s.receive(rawId, data, timestamp, local, sub);
     }
   }
 }
@@ -182,6 +205,7 @@ export class VirtualCanSocket extends EventEmitter implements CanSocket {
   private rxQueue: Buffer;
   private rxCount = 0;
   private rxScheduled = false;
+  private rxPaused = false;
   private readonly txQueue: PendingSend[] = [];
   private isClosed = false;
   private readonly stats: CanSocketStats = {
@@ -284,7 +308,7 @@ export class VirtualCanSocket extends EventEmitter implements CanSocket {
   }
 
   /** @internal Queue a frame for delivery in the next batch. */
-  receive(rawId: number, data: Uint8Array, timestampUs: number): void {
+  receive(rawId: number, data: Uint8Array, timestampUs: number, flags = 0, subMicroNs = 0): void {
     if (this.isClosed) return;
     if ((rawId & CAN_ERR_FLAG) !== 0) {
       if ((rawId & this.errorMask) === 0) return;
@@ -301,9 +325,9 @@ export class VirtualCanSocket extends EventEmitter implements CanSocket {
       this.rxQueue.copy(grown, 0, 0, this.rxCount * RECORD_SIZE);
       this.rxQueue = grown;
     }
-    encodeRecord(this.rxQueue, this.rxCount * RECORD_SIZE, rawId, data, timestampUs);
+    encodeRecord(this.rxQueue, this.rxCount * RECORD_SIZE, rawId, data, timestampUs, flags, subMicroNs);
     this.rxCount++;
-    if (!this.rxScheduled) {
+    if (!this.rxScheduled && !this.rxPaused) {
       this.rxScheduled = true;
       setImmediate(() => this.drainRx());
     }
@@ -311,6 +335,7 @@ export class VirtualCanSocket extends EventEmitter implements CanSocket {
 
   private drainRx(): void {
     this.rxScheduled = false;
+    if (this.rxPaused) return; // resume() schedules the next drain
     const queue = this.rxQueue;
     const count = this.rxCount;
     this.rxQueue = Buffer.alloc(BATCH_RECORDS * RECORD_SIZE);
@@ -359,6 +384,25 @@ export class VirtualCanSocket extends EventEmitter implements CanSocket {
     if (!Number.isFinite(bytes) || bytes <= 0) throw new RangeError(`invalid receive buffer size ${bytes}`);
     this.rxQueueFrames = Math.max(1, Math.floor(bytes / BYTES_PER_QUEUED_FRAME));
     return this.rxQueueFrames * BYTES_PER_QUEUED_FRAME;
+  }
+
+  pause(): this {
+    this.rxPaused = true;
+    return this;
+  }
+
+  resume(): this {
+    if (!this.rxPaused) return this;
+    this.rxPaused = false;
+    if (this.rxCount > 0 && !this.rxScheduled && !this.isClosed) {
+      this.rxScheduled = true;
+      setImmediate(() => this.drainRx());
+    }
+    return this;
+  }
+
+  isPaused(): boolean {
+    return this.rxPaused;
   }
 
   getStats(): CanSocketStats {

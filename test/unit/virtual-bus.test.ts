@@ -8,6 +8,7 @@ import { VirtualCanBus } from '../../lib/can/virtual-bus.js';
 import type { FrameBatch } from '../../lib/can/record.js';
 import type { CanError, CanSocket, ReceivedFrame } from '../../lib/can/types.js';
 import { CAN_EFF_FLAG, CAN_ERR_FLAG, CAN_INV_FILTER } from '../../lib/can/types.js';
+import { RECORD_FLAG_LOCAL, RECORD_FLAG_OWN } from '../../lib/can/record.js';
 
 /** Everything a socket receives, batch by batch. */
 function collect(socket: CanSocket): { frames: ReceivedFrame[]; batches: number } {
@@ -215,4 +216,77 @@ test('a fixed set of interfaces refuses unknown names with ENODEV', () => {
   const bus = new VirtualCanBus({ interfaces: ['can0'] });
   assert.equal(bus.interfaceState('can1'), 'absent');
   assert.throws(() => bus.open('can1'), { code: 'ENODEV' });
+});
+
+/** Records as they arrive: flags, timestamp and its sub-microsecond part. */
+function collectRecords(socket: CanSocket): { flags: number; us: number; ns: number; data: number[] }[] {
+  const out: { flags: number; us: number; ns: number; data: number[] }[] = [];
+  socket.on('frames', (batch: FrameBatch) => {
+    for (let i = 0; i < batch.count; i++) {
+      out.push({ flags: batch.flags(i), us: batch.timestamp(i), ns: batch.subMicroNs(i), data: [...batch.frame(i).data] });
+    }
+  });
+  return out;
+}
+
+test('record flags: LOCAL on frames a socket sent, OWN on the sender\'s own copy, neither on injected ones', async () => {
+  const bus = new VirtualCanBus({ interfaces: ['vcan0'] });
+  const a = bus.open('vcan0', { receiveOwnMessages: true });
+  const b = bus.open('vcan0');
+  const seenA = collectRecords(a);
+  const seenB = collectRecords(b);
+  await a.send({ id: 0x0c140300, extended: true, data: Uint8Array.of(1) });
+  bus.inject('vcan0', { id: 0x0c140300, extended: true, data: Uint8Array.of(2) });
+  await tick();
+  assert.deepEqual(seenA.map((r) => [r.data[0], r.flags]), [[1, RECORD_FLAG_LOCAL | RECORD_FLAG_OWN], [2, 0]]);
+  assert.deepEqual(seenB.map((r) => [r.data[0], r.flags]), [[1, RECORD_FLAG_LOCAL], [2, 0]]);
+  // Every receiver of one frame gets the same time, to the sub-microsecond part.
+  assert.deepEqual([seenA[0]!.us, seenA[0]!.ns], [seenB[0]!.us, seenB[0]!.ns]);
+  a.close();
+  b.close();
+});
+
+test('timestamps are unique on the bus: frames in the same microsecond count below it', async () => {
+  const bus = new VirtualCanBus({ interfaces: ['vcan0'] });
+  const rx = bus.open('vcan0');
+  const seen = collectRecords(rx);
+  for (let i = 0; i < 2000; i++) bus.inject('vcan0', { id: 0x100, extended: true, data: Uint8Array.of(i & 0xff) });
+  await tick();
+  assert.equal(seen.length, 2000);
+  const keys = new Set(seen.map((r) => `${r.us}.${r.ns}`));
+  assert.equal(keys.size, 2000);
+  for (let i = 1; i < seen.length; i++) {
+    const a = seen[i - 1]!;
+    const b = seen[i]!;
+    assert.ok(b.us > a.us || (b.us === a.us && b.ns > a.ns), `record ${i} is later than ${i - 1}`);
+    assert.ok(b.ns >= 0 && b.ns <= 999);
+  }
+  rx.close();
+});
+
+test('pause(): the socket is not read; its queue fills, then drops and counts; resume() delivers what it kept, in order', async () => {
+  const bus = new VirtualCanBus({ interfaces: ['vcan0'] });
+  const rx = bus.open('vcan0', { receiveBufferSize: 64 * 10 }); // 10 frames
+  const other = bus.open('vcan0');
+  const seen = collect(rx);
+  const seenOther = collect(other);
+  assert.equal(rx.isPaused(), false);
+  assert.equal(rx.pause(), rx);
+  assert.equal(rx.isPaused(), true);
+  for (let i = 0; i < 25; i++) bus.inject('vcan0', { id: 0x100, extended: true, data: Uint8Array.of(i) });
+  await tick();
+  await tick();
+  assert.equal(seen.frames.length, 0, 'nothing is read while paused');
+  assert.equal(seenOther.frames.length, 25, 'the other socket is not affected');
+  assert.equal(rx.getStats().kernelDrops, 15);
+  rx.pause(); // idempotent
+  rx.resume();
+  assert.equal(rx.isPaused(), false);
+  await tick();
+  assert.deepEqual(seen.frames.map((f) => f.data[0]), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  bus.inject('vcan0', { id: 0x100, extended: true, data: Uint8Array.of(99) });
+  await tick();
+  assert.equal(seen.frames.at(-1)!.data[0], 99);
+  rx.close();
+  other.close();
 });
