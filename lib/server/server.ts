@@ -14,6 +14,7 @@ import type { ServerFacts } from './commands.js';
 import { Credentials } from './commands.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
+import { FrameOrigins } from './origins.js';
 import type { SessionHost, SessionInfo } from './session.js';
 import { Session, errorText } from './session.js';
 
@@ -104,6 +105,9 @@ export class VscpServer extends EventEmitter {
   /** Channel ids of `sessions`, so that a new one is never one still in use. */
   private readonly channelIds = new Set<number>();
   private nextChannelId = 1;
+  private readonly origins = new FrameOrigins(() => performance.now());
+  /** Two or more live sessions: they read their own frames back so that the others' obid is right. */
+  private trackOrigins = false;
   /** Over-limit connections still being told so. */
   private readonly refused = new Set<Socket>();
   private tcp: TcpServer | null = null;
@@ -175,6 +179,10 @@ export class VscpServer extends EventEmitter {
       canOptions: {
         ...(options.receiveBufferSize === undefined ? {} : { receiveBufferSize: options.receiveBufferSize }),
         receiveCoalesceUs: options.receiveCoalesceUs ?? DEFAULT_RECEIVE_COALESCE_US,
+      },
+      origins: this.origins,
+      get trackOrigins(): boolean {
+        return server.trackOrigins;
       },
       wakeAt: (deadline) => this.wakeAt(deadline),
       noteActivity: () => this.noteActivity(),
@@ -285,6 +293,7 @@ export class VscpServer extends EventEmitter {
     this.sessions.add(session);
     this.liveSessions.add(session);
     this.channelIds.add(session.info.id);
+    this.updateOriginTracking();
     this.logger.info(`session ${session.info.id} opened from ${peer}`);
     this.emit('session', { ...session.info } satisfies SessionInfo);
     session.start();
@@ -309,9 +318,18 @@ export class VscpServer extends EventEmitter {
    */
   private onSessionEnded(session: Session, reason: string): void {
     if (!this.liveSessions.delete(session)) return;
+    this.updateOriginTracking();
     const { id, remoteAddress, remotePort } = session.info;
     this.logger.info(`session ${id} from ${remoteAddress}:${remotePort} closed: ${reason}`);
     this.emit('sessionEnd', { ...session.info } satisfies SessionInfo, reason);
+  }
+
+  /** Own frames are read back only while another session could receive them (FrameOrigins). */
+  private updateOriginTracking(): void {
+    const on = this.liveSessions.size >= 2;
+    if (on === this.trackOrigins) return;
+    this.trackOrigins = on;
+    for (const s of this.liveSessions) s.setOriginTracking(on);
   }
 
   private onSessionClosed(session: Session): void {

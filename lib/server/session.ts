@@ -7,7 +7,9 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import * as util from 'node:util';
 import type { FrameBatch } from '../can/record.js';
+import { RECORD_FLAG_LOCAL, RECORD_FLAG_OWN } from '../can/record.js';
 import type { CanBus, CanError, CanSocket, CanSocketOptions } from '../can/types.js';
+import { CAN_EFF_FLAG } from '../can/types.js';
 import { PACKAGE_HOME, PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import type { Guid } from '../vscp/index.js';
 import { formatEventLine, isVscpFrame } from '../vscp/index.js';
@@ -16,6 +18,7 @@ import { REPLY_LINE_TOO_LONG, SessionState, executeLine } from './commands.js';
 import { LineSplitter } from './lines.js';
 import type { FramedLine } from './lines.js';
 import type { Logger } from './logger.js';
+import type { FrameOrigins } from './origins.js';
 
 const CRLF = '\r\n';
 
@@ -87,6 +90,10 @@ export interface SessionHost {
   readonly idleTimeoutMs: number;
   /** Options of every session's CAN socket (receive buffer, coalescing window). */
   readonly canOptions: CanSocketOptions;
+  /** Who sent what, for the obid of event lines (docs/design.md "Channel ids"). */
+  readonly origins: FrameOrigins;
+  /** Whether sessions read their own frames back and record what they send (two or more live sessions). */
+  readonly trackOrigins: boolean;
   /** The session has a timer deadline (performance.now() ms) that may be earlier than the current one. */
   wakeAt(deadline: number): void;
   /** The session saw input it has not timed yet: run onTimer within ~ACTIVITY_TICK_MS (no clock read here). */
@@ -167,7 +174,16 @@ export class Session {
     this.lastInputAt = now;
     this.lastActivityAt = now;
     const hooks: SessionHooks = {
-      sendFrame: (canId, data) => (this.can === null ? Promise.reject(new Error('no CAN socket')) : this.can.send({ id: canId, extended: true, data })),
+      sendFrame: (canId, data) => {
+        const can = this.can;
+        if (can === null) return Promise.reject(new Error('no CAN socket'));
+        const sent = can.send({ id: canId, extended: true, data });
+        if (this.host.trackOrigins) {
+          const forget = this.host.origins.sent(this.info.id, (canId | CAN_EFF_FLAG) >>> 0, data);
+          sent.catch(forget); // refused: it will never be seen
+        }
+        return sent;
+      },
       applyFilter: (filterId, mask) => this.can?.setFilters([{ id: filterId, mask }]),
       loopStarted: () => {
         this.lastKeepAliveAt = performance.now();
@@ -181,7 +197,10 @@ export class Session {
     socket.setNoDelay(true); // event lines are small and latency matters
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onPeerEnd());
-    socket.on('drain', () => this.maybeResumeInput());
+    socket.on('drain', () => {
+      this.resumeReadingCan();
+      this.maybeResumeInput();
+    });
     socket.on('error', (err: NodeJS.ErrnoException) => this.end(`peer error: ${err.code ?? err.message}`, true));
     socket.on('close', () => this.onTcpClose());
   }
@@ -196,7 +215,7 @@ export class Session {
     this.socket.write(`${PACKAGE_NAME} ${PACKAGE_VERSION}${CRLF}${PACKAGE_HOME}${CRLF}`);
     let can: CanSocket;
     try {
-      can = this.host.bus.open(iface, this.host.canOptions);
+      can = this.host.bus.open(iface, { ...this.host.canOptions, receiveOwnMessages: this.host.trackOrigins });
     } catch (err) {
       this.host.logger.warn(`session ${this.info.id}: cannot open CAN interface ${iface}: ${errorText(err)}`);
       this.socket.write(`-OK - interface [${iface}] error: ${errorText(err)}${CRLF}`);
@@ -382,6 +401,15 @@ export class Session {
 
   // ---- CAN -----------------------------------------------------------------
 
+  /** Read our own frames back (or stop): see FrameOrigins. */
+  setOriginTracking(on: boolean): void {
+    try {
+      this.can?.setReceiveOwnMessages(on);
+    } catch {
+      // a socket on a removed interface: it is being closed anyway
+    }
+  }
+
   /** HOT PATH: one batch of frames -> counters, FIFO or one write (spec §3.6, §4.2, §5.2). */
   private onFrames(batch: FrameBatch): void {
     if (this.ending) return;
@@ -396,6 +424,8 @@ export class Session {
     // hops, and costs no system call. Date.now() only when the kernel gave none.
     const firstUs = batch.count > 0 ? batch.timestamp(0) : 0;
     const receivedAtMs = firstUs > 0 ? firstUs / 1000 : Date.now();
+    const origins = this.host.origins;
+    const channel = this.info.id;
     let text = '';
     let lines = 0;
     let frames = 0;
@@ -403,10 +433,19 @@ export class Session {
     for (let i = 0; i < batch.count; i++) {
       const rawId = batch.rawId(i);
       const length = batch.length(i);
+      const flags = batch.flags(i);
+      let obid = 0;
+      if ((flags & RECORD_FLAG_LOCAL) !== 0) {
+        if ((flags & RECORD_FLAG_OWN) !== 0) {
+          origins.echo(channel, batch, i); // our own frame: never an event for us (spec §4.4)
+          continue;
+        }
+        if (!origins.empty) obid = origins.senderOf(batch, i, channel);
+      }
       if (!isVscpFrame(rawId, length)) continue;
       frames++;
       dataBytes += length + 4; // spec §2.2 STAT: dlc + 4
-      const line = formatEventLine(rawId, buffer, batch.dataOffset(i), length, batch.timestamp(i), receivedAtMs, prefix);
+      const line = formatEventLine(rawId, buffer, batch.dataOffset(i), length, batch.timestamp(i), receivedAtMs, prefix, obid);
       if (inLoop) {
         text += line;
         lines++;
@@ -421,14 +460,32 @@ export class Session {
     if (lines > 0) this.pushEvents(text, lines);
   }
 
-  /** rcvloop output, dropped and counted while the peer is not reading (DESIGN "Slow readers"). */
+  /**
+   * rcvloop output, dropped and counted while the peer is not reading (DESIGN
+   * "Slow readers"). Over the high-water mark the CAN socket is not read at
+   * all: the kernel buffers, then drops and counts (`kernel drops` in INFO),
+   * and the daemon's time goes to the clients that read. 'drain' resumes it.
+   */
   private pushEvents(text: string, lines: number): void {
     if (this.socket.writableLength + this.pendingBytes + this.events.length > SLOW_READER_HIGH_WATER) {
       this.state.slowReaderDrops += lines;
+      this.stopReadingCan();
       return;
     }
     if (this.events === '') queueMicrotask(this.flushEvents);
     this.events += text;
+  }
+
+  private stopReadingCan(): void {
+    const can = this.can;
+    if (can === null || can.isPaused()) return;
+    can.pause();
+    this.host.logger.debug(`session ${this.info.id}: client not reading, CAN socket paused`);
+  }
+
+  private resumeReadingCan(): void {
+    const can = this.can;
+    if (can !== null && can.isPaused()) can.resume();
   }
 
   private onCanError(err: CanError): void {

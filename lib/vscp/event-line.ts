@@ -1,5 +1,7 @@
 // The event line uvscpd writes for RETR and rcvloop (spec §3.4):
-//   head,class,type,0,YYYY-MM-DDTHH:MM:SS,timestamp,GUID[,d0,...]\r\n
+//   head,class,type,obid,YYYY-MM-DDTHH:MM:SS,timestamp,GUID[,d0,...]\r\n
+// obid is 0 in the original; here the sending session's channel id when
+// another session of this daemon sent the frame (docs/design.md "Channel ids").
 // HOT PATH: formatEventLine runs for every CAN frame delivered to every
 // client, so it uses lookup tables and plain concatenation (no regex, no
 // Date object, no per-byte arrays) and caches the datetime per second.
@@ -79,6 +81,7 @@ export function timestampFromMicros(timestampUs: number): number {
  *   can be used without slicing); bytes beyond `data` are not read.
  * - `guidPrefix`: formatGuidPrefix(connection GUID); the nickname (id bits
  *   7..0) completes it as GUID byte 15.
+ * - `obid`: the obid field, 0..2^32-1 (default 0).
  */
 export function formatEventLine(
   rawId: number,
@@ -88,11 +91,12 @@ export function formatEventLine(
   timestampUs: number,
   receivedAtMs: number,
   guidPrefix: string,
+  obid = 0,
 ): string {
   let line =
     (DEC[((rawId >>> 25) & 0xf) << 4] as string) + ',' +
     (DEC[(rawId >>> 16) & 0x1ff] as string) + ',' +
-    (DEC[(rawId >>> 8) & 0xff] as string) + ',0,' +
+    (DEC[(rawId >>> 8) & 0xff] as string) + (obid === 0 ? ',0,' : ',' + (obid >>> 0) + ',') +
     formatDateTime(receivedAtMs) + ',' +
     timestampFromMicros(timestampUs) + ',' +
     guidPrefix + hexByte(rawId & 0xff);

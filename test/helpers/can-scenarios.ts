@@ -81,6 +81,17 @@ function frame(rawId: number, data: number[] = []): ObservedFrame {
   return { rawId: rawId >>> 0, data };
 }
 
+/** Read `count` rcvloop event lines (keep-alives skipped). */
+async function readEvents(c: TestClient, count: number): Promise<ReturnType<typeof parseEventLine>[]> {
+  const out: ReturnType<typeof parseEventLine>[] = [];
+  while (out.length < count) {
+    const line = await c.readLine(5000);
+    if (line === '+OK') continue;
+    out.push(parseEventLine(line));
+  }
+  return out;
+}
+
 /** Send a command, read its status line and check it. */
 async function expectOk(c: TestClient, line: string): Promise<void> {
   assert.deepEqual(await c.command(line), ['+OK'], line);
@@ -131,12 +142,13 @@ export const CAN_SCENARIOS: readonly CanScenario[] = [
     },
   },
   {
-    title: '§9 #65/#66: B receives A\'s frame with B\'s GUID and nickname 0; A does not receive its own',
+    title: '§9 #65 (changed: obid is A\'s channel id)/#66: B receives A\'s frame with B\'s GUID and nickname 0; A does not receive its own',
     async run(rig) {
       await withServer(rig, async (s) => {
         const a = await s.client();
         const b = await s.client();
         await expectOk(b, 'sgid 1:2:3:4:5:6:7:8:9:A:B:C:D:E:F:10');
+        const chidA = (await a.command('chid'))[0]!;
         await expectOk(a, 'rcvloop');
         await expectOk(a, 'send 96,20,3,,,,-,0,1,35');
         await waitForCdta(b, 1);
@@ -144,13 +156,110 @@ export const CAN_SCENARIOS: readonly CanScenario[] = [
         assert.equal(reply.length, 2);
         assert.equal(reply[1], '+OK');
         const e = parseEventLine(reply[0]!);
-        assert.deepEqual([e.head, e.cls, e.type, e.obid, e.guid, e.data], [96, 20, 3, '0', '1:2:3:4:5:6:7:8:9:A:B:C:D:E:F:0', [0, 1, 35]]);
+        assert.deepEqual([e.head, e.cls, e.type, e.obid, e.guid, e.data], [96, 20, 3, chidA, '1:2:3:4:5:6:7:8:9:A:B:C:D:E:F:0', [0, 1, 35]]);
         // A, in rcvloop, sees nothing of its own frame (a keep-alive may come, an event may not).
         await sleep(rig.quietMs);
         const seen = a.unread.toString('latin1').split('\r\n').filter((l) => l.length > 0 && l !== '+OK');
         assert.deepEqual(seen, []);
         await expectOk(a, 'quitloop');
         assert.deepEqual(await a.command('cdta'), ['0 ', '+OK']);
+      });
+    },
+  },
+  {
+    title: 'CHID: a non-zero channel id per live session, unique among them; GETCHID says the same',
+    async run(rig) {
+      await withServer(rig, async (s) => {
+        const clients = [await s.client(), await s.client(), await s.client()];
+        const ids: string[] = [];
+        for (const c of clients) {
+          const reply = await c.command('chid');
+          assert.equal(reply[1], '+OK');
+          assert.match(reply[0]!, /^[1-9][0-9]*$/);
+          assert.deepEqual(await c.command('getchid'), reply);
+          ids.push(reply[0]!);
+        }
+        assert.equal(new Set(ids).size, 3, ids.join(','));
+        await expectOk(clients[1]!, 'noop');
+        assert.deepEqual(await clients[1]!.command('quit'), ['+OK - bye']);
+        const next = await s.client();
+        const [nextId] = await next.command('chid');
+        assert.ok(nextId !== ids[0] && nextId !== ids[2], `${nextId} is not a live session's id (${ids.join(',')})`);
+      });
+    },
+  },
+  {
+    title: 'obid, the tcpiplink driver\'s pattern: connection 1 asks CHID and sends, connection 2 in rcvloop gets the bus\'s and other clients\' events with other obids and its partner\'s with the partner\'s id',
+    async run(rig) {
+      await withServer(rig, async (s) => {
+        const sender = await s.client();
+        const chid = (await sender.command('chid'))[0]!;
+        const receiver = await s.client();
+        await expectOk(receiver, 'sflt 0,0,0,00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00');
+        await expectOk(receiver, 'smsk 0,0,0,00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00');
+        await expectOk(receiver, 'rcvloop');
+        const other = await s.client();
+        const otherChid = (await other.command('chid'))[0]!;
+        await expectOk(sender, 'send 96,20,3,,,,-,1');
+        await expectOk(other, 'send 96,20,3,,,,-,2');
+        await rig.inject([frame(CAN_EFF_FLAG | 0x0c140301, [3])]);
+        await expectOk(sender, 'send 256,20,3,0,,1786000000000000000,00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00,4');
+        const events = await readEvents(receiver, 4);
+        const byData = new Map(events.map((e) => [e.data[0], e.obid]));
+        assert.deepEqual(
+          [byData.get(1), byData.get(2), byData.get(3), byData.get(4)],
+          [chid, otherChid, '0', chid],
+          events.map((e) => `${e.data[0]}:${e.obid}`).join(' '),
+        );
+        // What the driver keeps: everything whose obid is not its sending connection's CHID.
+        assert.deepEqual(events.filter((e) => e.obid !== chid).map((e) => e.data[0]).sort(), [2, 3]);
+        // The sender itself never gets its own frames back (spec §4.4), but gets the others'.
+        await waitForCdta(sender, 2);
+        await sleep(rig.quietMs);
+        const got = (await sender.command('retr 5')).slice(0, -1).map(parseEventLine);
+        assert.deepEqual(got.map((e) => [e.data[0], e.obid]).sort(), [[2, otherChid], [3, '0']]);
+      });
+    },
+  },
+  {
+    title: 'obid: a frame from outside gets 0 even with the id and data of a frame a session sent earlier',
+    async run(rig) {
+      await withServer(rig, async (s) => {
+        const a = await s.client();
+        const chidA = (await a.command('chid'))[0]!;
+        const b = await s.client();
+        await expectOk(b, 'rcvloop');
+        const n = 20;
+        for (let i = 0; i < n; i++) await expectOk(a, `send 96,20,3,,,,-,${i},9`);
+        const first = await readEvents(b, n);
+        assert.deepEqual(first.map((e) => [e.data[0], e.obid]), Array.from({ length: n }, (_, i) => [i, chidA]));
+        const same: ObservedFrame[] = [];
+        for (let i = 0; i < n; i++) same.push(frame(CAN_EFF_FLAG | 0x0c140300, [i, 9]));
+        await rig.inject(same);
+        const second = await readEvents(b, n);
+        assert.deepEqual(second.map((e) => [e.data[0], e.obid]), Array.from({ length: n }, (_, i) => [i, '0']));
+        // And A's next identical frame carries A's id again.
+        await expectOk(a, 'send 96,20,3,,,,-,0,9');
+        const [again] = await readEvents(b, 1);
+        assert.deepEqual([again!.data, again!.obid], [[0, 9], chidA]);
+      });
+    },
+  },
+  {
+    title: 'frame version: SEND with head 0x100, an empty datetime and a nanosecond timestamp puts the frame on the bus as head 0 would',
+    async run(rig) {
+      await withServer(rig, async (s) => {
+        const obs = await rig.observe();
+        try {
+          const a = await s.client();
+          await expectOk(a, 'send 256,20,3,0,,1786000000000000000,00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00,0,1,35');
+          await expectOk(a, 'send 0x160,20,3,0,,1786000000000000001,-,7');
+          assert.deepEqual(await a.command('send 0x260,20,3,0,,1786000000000000001,-,7'), ['-OK - format error in CAN frame']);
+          const got = await obs.waitFor(2);
+          assert.deepEqual(got, [frame(CAN_EFF_FLAG | 0x00140300, [0, 1, 35]), frame(CAN_EFF_FLAG | 0x0c140300, [7])]);
+        } finally {
+          await obs.close();
+        }
       });
     },
   },

@@ -78,6 +78,7 @@ function argsFor(word: string): string {
     case 'interface':
       return ' list';
     case 'retr':
+    case 'retrieve':
       return ' 0';
     default:
       return '';
@@ -115,7 +116,7 @@ test('requireLogin: every command word except user/pass/noop/quit/help/vers/vers
     assert.deepEqual(await ok.command(`user ${USER}`), ['+OK']);
     assert.deepEqual(await ok.command(`pass ${SECRET}`), ['+OK']);
     for (const word of COMMAND_WORDS) {
-      if (['quit', 'rcvloop', '+', 'restart', 'shutdown', 'user', 'pass'].includes(word)) continue;
+      if (['quit', 'rcvloop', 'receiveloop', '+', 'restart', 'shutdown', 'user', 'pass'].includes(word)) continue;
       const reply = await ok.command(word + argsFor(word));
       assert.notEqual(reply.at(-1), NEED_LOGIN, word);
       assert.match(reply.at(-1)!, /^\+OK/, `${word}: ${JSON.stringify(reply)}`);
