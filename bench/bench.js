@@ -387,6 +387,96 @@ async function relay(d, { clients, rate, count, prefix }) {
   return { g, c, dl };
 }
 
+/**
+ * A client that enters rcvloop and then reads nothing (a stuck or vanished peer that keeps
+ * its connection). Its socket is paused in this process, so it costs the shared CPU nothing.
+ * `release()` reads again, waits for quiet and returns its `info` lines.
+ */
+function stuckClient(port) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ port, host: '127.0.0.1' });
+    let text = '';
+    let state = 'banner';
+    sock.setEncoding('latin1');
+    sock.on('error', reject);
+    sock.on('data', (chunk) => {
+      text += chunk;
+      if (state === 'banner' && text.includes('+OK - Success')) {
+        state = 'loop';
+        text = '';
+        sock.write('rcvloop\r\n');
+      } else if (state === 'loop' && text.includes('+OK\r\n')) {
+        state = 'stuck';
+        sock.pause();
+        resolve({
+          async release() {
+            let last = text.length;
+            let quietSince = Date.now();
+            sock.resume();
+            while (Date.now() - quietSince < 1500) {
+              await sleep(100);
+              if (text.length !== last) {
+                last = text.length;
+                quietSince = Date.now();
+              }
+            }
+            const from = text.length;
+            sock.write('quitloop\r\ninfo\r\n');
+            for (let i = 0; i < 100 && !/uptime: .*\r\n\+OK\r\n/.test(text.slice(from)); i++) await sleep(50);
+            sock.destroy();
+            return text.slice(from).split('\r\n');
+          },
+        });
+      }
+    });
+  });
+}
+
+/**
+ * Item "stuck reader": one client reads (vscpcli), one is stuck (stuckClient, or none for the
+ * baseline of the same run); COUNT frames at RATE (0 = as fast as the injector goes).
+ */
+async function stuckRun(d, { rate, count, stuck, prefix }) {
+  const cli = tool('vscpcli', [d.port, 1, count, 2000, 0, 180000, 1], { linger: true });
+  await cli.ready;
+  const s = stuck ? await stuckClient(d.port) : null;
+  await sleep(300);
+  const a = readProc(d.pid);
+  const gen = tool('canpgen', [IFACE, count, rate]);
+  let hwmDuring = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      hwmDuring = Math.max(hwmDuring, readProc(d.pid).rssKb);
+      await sleep(200);
+    }
+  })();
+  const [g, c] = await Promise.all([gen.done, cli.results]);
+  sampling = false;
+  await sampler;
+  const b = readProc(d.pid);
+  await cli.release();
+  const dl = delta(a, b);
+  kv(`${prefix}.sent`, g.sent);
+  kv(`${prefix}.gen_rate_fps`, g.rate_fps);
+  kv(`${prefix}.reader_received`, c.received ?? 0);
+  kv(`${prefix}.reader_delivered_pct`, c.delivered_pct);
+  kv(`${prefix}.reader_missing`, c.missing);
+  kv(`${prefix}.reader_out_of_order`, c.out_of_order);
+  kv(`${prefix}.reader_lat_p99_us`, c.lat_p99_us);
+  kv(`${prefix}.daemon_cpu_us`, Math.round(dl.cpuUs));
+  kv(`${prefix}.daemon_us_per_bus_frame`, fmt(dl.cpuUs / Math.max(1, g.sent)));
+  kv(`${prefix}.daemon_rss_max_kb`, hwmDuring);
+  kv(`${prefix}.daemon_rss_after_kb`, b.rssKb);
+  if (s) {
+    const info = await s.release();
+    const num = (re) => Number((info.map((l) => re.exec(l)).find((m) => m) ?? [])[1] ?? NaN);
+    kv(`${prefix}.stuck_slow_reader_drops`, num(/^slow reader drops: (\d+)$/));
+    kv(`${prefix}.stuck_kernel_drops`, num(/^kernel drops: (\d+)$/));
+  }
+  return { g, c };
+}
+
 async function sendRun(d, { count, depth, prefix }) {
   // The counting reader sleeps 20 ms between drains (8 MiB buffer): it costs the shared CPU little.
   const rx = tool('canrx', [IFACE, count, BIG_RCVBUF, 2000, 120000, 20000]);
@@ -668,6 +758,18 @@ async function main() {
     const d2 = await startDaemon({});
     await relay(d2, { clients: 1, rate: 0, count: BURST, prefix: 'burst_default_rcvbuf' });
     await stopDaemon(d2);
+  }
+
+  // a stuck reader beside a reading one, default options (the daemon's own defaults)
+  if (want('stuck')) {
+    const d4 = await startDaemon({ maxClients: 5 });
+    for (let i = 1; i <= REPEAT; i++) {
+      await stuckRun(d4, { rate: 8000, count: 8000 * DUR_S, stuck: true, prefix: `stuck.paced8000#${i}` });
+      const base = await stuckRun(d4, { rate: 0, count: 200000, stuck: false, prefix: `stuck.flood_alone#${i}` });
+      const with_ = await stuckRun(d4, { rate: 0, count: 200000, stuck: true, prefix: `stuck.flood#${i}` });
+      kv(`stuck.flood#${i}.reader_vs_alone_pct`, fmt((100 * (with_.c.received ?? 0)) / Math.max(1, base.c.received ?? 0), 2));
+    }
+    await stopDaemon(d4);
   }
 
   // the receive coalescing window's effect: the same paced runs with the window off

@@ -24,7 +24,7 @@ import { Foreground, killAll } from '../helpers/cli.js';
 
 const T = { timeout: 240_000 };
 const DISCONNECTED = '-OK - CAN Disconnected - bye!';
-const EVENT_RE = /^\d+,\d+,\d+,0,\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d,\d+,[0-9A-F:]+(,\d+)*$/;
+const EVENT_RE = /^\d+,\d+,\d+,\d+,\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d,\d+,[0-9A-F:]+(,\d+)*$/;
 
 const cleanups: (() => void)[] = [];
 after(() => {
@@ -155,7 +155,7 @@ async function expectWorking(s: RunningServer<CountingBus>): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     const line = await rx.readLine(Math.max(1, deadline - Date.now()));
-    if (/^0,20,99,0,.*,7$/.test(line)) break;
+    if (/^0,20,99,[1-9]\d*,.*,7$/.test(line)) break; // obid: tx's channel id
   }
   rx.destroy();
   tx.destroy();

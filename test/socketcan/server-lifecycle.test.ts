@@ -9,7 +9,7 @@ import { socketCanBus } from '../../lib/can/socketcan.js';
 import { VscpServer } from '../../lib/server/index.js';
 import { TestClient } from '../helpers/client.js';
 import { sleep, startServer, waitForCdta } from '../helpers/server.js';
-import { createVcan, deleteVcan, openFdCount } from '../helpers/vcan.js';
+import { createVcan, deleteVcan, openFdCount, uniqueVcanName } from '../helpers/vcan.js';
 
 const T = { timeout: 60000 };
 
@@ -25,9 +25,31 @@ test('§9 #2: a missing interface -> -OK - interface [nosuchif] error: No such d
   }
 });
 
-test('§9 #2 (start-up check): listen() rejects with ENODEV for a missing interface', T, async () => {
-  const server = new VscpServer({ bus: socketCanBus, canInterface: 'nosuchif', host: '127.0.0.1', port: 0 });
-  await assert.rejects(server.listen(), (err: NodeJS.ErrnoException) => err.code === 'ENODEV');
+test('§9 #2 (start-up): a missing interface is a warning, the server listens; once a vcan of that name exists, new clients work', T, async () => {
+  const name = uniqueVcanName('mi');
+  const warnings: string[] = [];
+  const logger = { debug: () => undefined, info: () => undefined, warn: (m: string) => warnings.push(m), error: (m: string) => warnings.push(`error ${m}`) };
+  const server = new VscpServer({ bus: socketCanBus, canInterface: name, host: '127.0.0.1', port: 0, logger });
+  try {
+    const address = await server.listen();
+    assert.deepEqual(warnings, [`CAN interface ${name} does not exist (No such device): clients are told so until it does`]);
+    const c = await TestClient.connect(address.port);
+    const lines = await c.expectClose();
+    assert.deepEqual(lines.slice(2), [`-OK - interface [${name}] error: No such device`]);
+    createVcan(name);
+    const ok = await TestClient.connectReady(address.port);
+    execFileSync('cansend', [name, '0C140301#01']);
+    await waitForCdta(ok, 1);
+    ok.destroy();
+  } finally {
+    await server.close();
+    deleteVcan(name);
+  }
+});
+
+test('§9 #2 (start-up): a name that is not a CAN interface still makes listen() reject', T, async () => {
+  const server = new VscpServer({ bus: socketCanBus, canInterface: 'lo', host: '127.0.0.1', port: 0 });
+  await assert.rejects(server.listen(), (err: NodeJS.ErrnoException) => err.code === 'ENODEV' || err.code === 'ENXIO' || err.code === 'EINVAL');
   await server.close();
 });
 
