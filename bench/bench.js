@@ -7,7 +7,8 @@
 //
 // Scenarios (see bench/README.md): startup, idle, memory, rx (CAN->TCP one client, paced
 // and burst), fanout, send (TCP->CAN), syscalls (strace -c), ref (the C yardstick with the
-// original's I/O pattern, same run), kernel (raw-socket reference).
+// original's I/O pattern, same run), kernel (raw-socket reference), stuck (a client that
+// stopped reading beside one that reads, default daemon options).
 // The load tools are small C programs (bench/tools/*.c), compiled here with gcc into a
 // temporary directory, so that the guest's one CPU is spent on the daemon, not on the tools.
 // Every figure is printed as a table row AND as a `key=value` line; targets print PASS or
@@ -46,6 +47,7 @@ const BURST = 100000;
 const SENDS = QUICK ? 20000 : 50000;
 const IDLE_S = QUICK ? 5 : 10;
 const BIG_RCVBUF = 8 * 1024 * 1024;
+const STUCK_PREFILL = 60000; // frames that fill a stuck client's TCP buffers before it is measured
 let nextPort = 20000 + (process.pid % 20000);
 
 const want = (s) => ONLY === null || ONLY.includes(s);
@@ -437,9 +439,15 @@ function stuckClient(port) {
  * baseline of the same run); COUNT frames at RATE (0 = as fast as the injector goes).
  */
 async function stuckRun(d, { rate, count, stuck, prefix }) {
+  const s = stuck ? await stuckClient(d.port) : null;
+  if (s) {
+    // Stuck for a while already: its TCP buffers (several MB on loopback) are full and its
+    // session is over the high-water mark before the measured run starts.
+    await tool('canpgen', [IFACE, STUCK_PREFILL, 0]).done;
+    await sleep(1000);
+  }
   const cli = tool('vscpcli', [d.port, 1, count, 2000, 0, 180000, 1], { linger: true });
   await cli.ready;
-  const s = stuck ? await stuckClient(d.port) : null;
   await sleep(300);
   const a = readProc(d.pid);
   const gen = tool('canpgen', [IFACE, count, rate]);
