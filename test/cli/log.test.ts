@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatSyslog, oneLine, StderrLogger, SyslogLogger, syslogTimestamp } from '../../lib/cli/log.js';
 import { notifySocketPath, sdNotify, watchdogIntervalMs } from '../../lib/cli/systemd.js';
-import { describeStartupError } from '../../lib/cli.js';
+import { describeStartupError } from '../../lib/cli/startup-error.js';
 
 describe('StderrLogger', () => {
   it('writes `uvscpd[pid]: level: message` lines and honours the level', () => {
