@@ -1,18 +1,34 @@
-// Start-up failures as one line for the operator.
+// Start-up failures as one line for the operator, classified by what
+// failed. The CAN side (opening the interface, loading the addon) reports
+// with the binding's own message: a CanError names its interface and says
+// what to do about its code, so that advice is written once, in lib/can.
+// Only the TCP listener's failures get their advice here.
 
-import { VIRTUAL_INTERFACE, type CliConfig } from './options.js';
+import { DEFAULT_HOST } from '../server/server.js';
+import type { CliConfig } from './options.js';
 
 export function formatHostPort(config: Pick<CliConfig, 'host' | 'port'>): string {
-  const host = config.host ?? '0.0.0.0';
+  const host = config.host ?? DEFAULT_HOST;
   return host.includes(':') ? `[${host}]:${config.port}` : `${host}:${config.port}`;
 }
 
+/** A multi-line message on one line: `tried:\n  a\n  b\nBuild it` -> `tried: a; b; Build it`. */
+function joinLines(message: string): string {
+  const lines = message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  return lines.reduce((out, line) => (out === '' ? line : `${out}${out.endsWith(':') ? ' ' : '; '}${line}`), '');
+}
+
 /** One line that tells an operator what went wrong at start-up and what to do. */
-export function describeStartupError(err: unknown, config: Pick<CliConfig, 'canInterface' | 'host' | 'port'>): string {
-  const e = (err ?? {}) as NodeJS.ErrnoException;
+export function describeStartupError(err: unknown, config: Pick<CliConfig, 'host' | 'port'>): string {
+  const e = (err ?? {}) as NodeJS.ErrnoException & { interfaceName?: unknown };
   const code = typeof e.code === 'string' ? e.code : undefined;
-  const firstLine = (e instanceof Error ? e.message : String(err)).split('\n')[0] as string;
-  // Listener errors come from net (syscall listen or bind); the others from the CAN side.
+  const message = joinLines(e instanceof Error ? e.message : String(err));
+  // Checked first: a CanError's syscall may be bind(2) too, on a CAN socket.
+  if (typeof e.interfaceName === 'string' || code === 'ERR_UVSCPD_ADDON') return message;
+  // net's listener errors (syscall listen or bind).
   if (e.syscall === 'listen' || e.syscall === 'bind') {
     const at = formatHostPort(config);
     switch (code) {
@@ -23,23 +39,8 @@ export function describeStartupError(err: unknown, config: Pick<CliConfig, 'canI
       case 'EACCES':
         return `cannot listen on ${at}: permission denied (EACCES); ports below 1024 need root or CAP_NET_BIND_SERVICE`;
       default:
-        return `cannot listen on ${at}: ${firstLine}`;
+        return `cannot listen on ${at}: ${message}`;
     }
   }
-  const can = `'${config.canInterface}'`;
-  switch (code) {
-    case 'ENODEV':
-      return `CAN interface ${can} does not exist (ENODEV); create it (see README) or try -c ${VIRTUAL_INTERFACE}`;
-    case 'EAFNOSUPPORT':
-      return `cannot open CAN interface ${can}: this kernel has no SocketCAN support (EAFNOSUPPORT); try 'modprobe can_raw', or -c ${VIRTUAL_INTERFACE}`;
-    case 'ENETDOWN':
-      return `CAN interface ${can} is down (ENETDOWN); bring it up with 'ip link set ${config.canInterface} up'`;
-    case 'ERR_UVSCPD_ADDON':
-      return `the SocketCAN addon is not built or does not load; run 'npm run build:native' (or set UVSCPD_ADDON), or use -c ${VIRTUAL_INTERFACE}`;
-    case 'MODULE_NOT_FOUND':
-      return `the SocketCAN addon is not built (${firstLine}); run 'npm run build:native', or use -c ${VIRTUAL_INTERFACE}`;
-    default:
-      return code !== undefined && !firstLine.includes(code) ? `${firstLine} (${code})` : firstLine;
-  }
+  return code !== undefined && !message.includes(code) ? `${message} (${code})` : message;
 }
-
