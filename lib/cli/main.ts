@@ -84,7 +84,12 @@ export async function main(argv: readonly string[], io: MainIo = defaultIo): Pro
     }
     // Node flags carry over, except a debugger's: its port is the parent's.
     const execArgv = process.execArgv.filter((a) => !/^--(inspect|debug)/.test(a));
-    const outcome = await lazy.daemon().spawnDaemon({ script, args: argv, execArgv });
+    const outcome = await lazy.daemon().spawnDaemon({
+      script,
+      args: argv,
+      execArgv,
+      onWarning: (message) => io.stderr(`${PACKAGE_NAME}: warning: ${message}\n`),
+    });
     if (outcome.ok) return EXIT_OK;
     io.stderr(`${PACKAGE_NAME}: ${outcome.message}\n`);
     return EXIT_FAILURE;

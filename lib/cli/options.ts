@@ -215,7 +215,7 @@ export const OPTIONS = [
   {
     long: 'syslog',
     kind: 'flag',
-    negatable: { help: 'daemon mode: log nothing (start-up errors still reach the terminal)' },
+    negatable: { help: 'daemon mode: log nothing (start-up errors and warnings still reach the terminal)' },
     help: 'log to syslog (/dev/log) even with --stay',
   },
 ] as const satisfies readonly OptionSpec[];

@@ -13,7 +13,7 @@ import type { CanBus } from '../can/types.js';
 import { createServer, type Logger, type VscpServer } from '../server/index.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import type { DaemonChannel } from './daemon.js';
-import { NullLogger, StderrLogger, SyslogLogger, type DatagramSender } from './log.js';
+import { levelEnabled, NullLogger, StartupWarnings, StderrLogger, SyslogLogger, type DatagramSender } from './log.js';
 import { redactArgs, VIRTUAL_INTERFACE, type CliConfig } from './options.js';
 import { describeStartupError } from './startup-error.js';
 
@@ -96,7 +96,16 @@ export async function serve(
   }
   let sender: DatagramSender | undefined;
   const send: DatagramSender = (path, message) => (sender ??= loadDatagramSender())(path, message);
-  const logger = makeLogger(config, foreground, send);
+  const log = makeLogger(config, foreground, send);
+  // Warnings while starting also reach the terminal of whoever started us:
+  // through the start-up channel in daemon mode, on stderr in the
+  // foreground unless the log already goes there. At the level asked for.
+  let terminal: ((msg: string) => void) | undefined;
+  if (levelEnabled('warn', config.logLevel)) {
+    if (channel !== undefined) terminal = (msg) => channel.warn(msg);
+    else if (!(log instanceof StderrLogger)) terminal = (msg) => stderr(`${PACKAGE_NAME}: warning: ${msg}\n`);
+  }
+  const logger = new StartupWarnings(log, terminal);
   const pidFile = config.pidFile !== undefined ? resolvePath(config.pidFile) : undefined;
   let pidFileWritten = false;
   const cleanUp = (): void => {
@@ -181,7 +190,7 @@ export async function serve(
     const message = err instanceof PidFileError ? err.message : describeStartupError(err, config);
     logger.error(message);
     if (channel !== undefined) channel.fail(message);
-    else if (!(logger instanceof StderrLogger)) stderr(`${PACKAGE_NAME}: ${message}\n`);
+    else if (!(log instanceof StderrLogger)) stderr(`${PACKAGE_NAME}: ${message}\n`);
     cleanUp();
     return EXIT_FAILURE;
   }
@@ -196,6 +205,7 @@ export async function serve(
     process.chdir('/');
     channel.ready(process.pid);
   }
+  logger.startupOver();
 
   const signal = await stopped;
   await server.close();

@@ -415,6 +415,37 @@ describe('uvscpd -s: foreground service', { timeout: 60000 }, () => {
   });
 });
 
+describe('uvscpd -s: warnings while starting reach the terminal once', { timeout: 30000 }, () => {
+  const OPEN = /listening on 0\.0\.0\.0:(\d+) without credentials: anyone who can reach this port can send on the CAN bus/g;
+
+  it('logging on stderr: the log line is the one', async () => {
+    const d = new Foreground(['-s', '-c', 'virtual', '-i', '0.0.0.0', '-p', '0']);
+    try {
+      const port = await d.listening();
+      await waitFor(() => d.stderr.includes('without credentials'), 5000, 'the warning');
+      await stop(d);
+      const found = [...d.stderr.matchAll(OPEN)];
+      assert.equal(found.length, 1, d.stderr);
+      assert.equal(Number(found[0]?.[1]), port);
+      assert.match(d.stderr, new RegExp(`^uvscpd\\[${d.pid}\\]: warn: listening on 0\\.0\\.0\\.0:${port} without credentials`, 'm'));
+    } finally {
+      await stop(d);
+    }
+  });
+
+  it('logging to syslog (--syslog): printed on stderr as well', async () => {
+    const d = new Foreground(['-s', '--syslog', '-c', 'virtual', '-i', '0.0.0.0', '-p', '0']);
+    try {
+      await waitFor(() => d.stderr.includes('without credentials'), 10000, 'the warning');
+      await stop(d);
+      assert.equal([...d.stderr.matchAll(OPEN)].length, 1, d.stderr);
+      assert.match(d.stderr, /^uvscpd: warning: listening on 0\.0\.0\.0:\d+ without credentials/m);
+    } finally {
+      await stop(d);
+    }
+  });
+});
+
 describe('uvscpd: signals stop it gracefully with a client connected', { timeout: 30000 }, () => {
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     it(`${signal}: client's connection closes, exit 0 within 2 s`, async () => {
