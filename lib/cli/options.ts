@@ -210,7 +210,7 @@ export const OPTIONS = [
     choices: LOG_LEVELS,
     default: 'info',
     what: 'log level',
-    help: 'what to log',
+    help: "what to log; debug adds the options in effect and, per client, each command and the first word of its reply",
   },
   {
     long: 'syslog',
@@ -461,6 +461,25 @@ export function parseOptions(argv: readonly string[]): ParseResult {
     if (err instanceof UsageError) return { kind: 'error', message: err.message };
     throw err;
   }
+}
+
+/** The options in effect on one line, for the debug log: no password, only whether one is set. */
+export function describeConfig(c: CliConfig): string {
+  const listen = c.host === undefined ? `all addresses, port ${c.port}` : `${c.host} port ${c.port}`;
+  return [
+    `CAN interface ${c.canInterface}`,
+    `listen on ${listen}`,
+    `guid ${formatGuid(c.guid)}`,
+    `fifo ${c.fifoSize} events`,
+    `max clients ${c.maxClients}`,
+    `idle timeout ${c.idleTimeoutMs === 0 ? 'off' : `${c.idleTimeoutMs / 1000} s`}`,
+    `receive buffer ${c.receiveBufferSize === undefined ? "the kernel's" : `${c.receiveBufferSize} bytes`}`,
+    `rx-coalesce ${c.receiveCoalesceUs} us`,
+    `user ${c.user ?? '(none)'}`,
+    `password ${c.password !== undefined || c.passwordFile !== undefined ? 'set' : '(none)'}`,
+    `login ${c.requireLogin ? 'required' : 'optional'}`,
+    `pid file ${c.pidFile ?? '(none)'}`,
+  ].join(', ');
 }
 
 /**

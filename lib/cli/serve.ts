@@ -14,7 +14,7 @@ import { createServer, type Logger, type VscpServer } from '../server/index.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import type { DaemonChannel } from './daemon.js';
 import { levelEnabled, NullLogger, StartupWarnings, StderrLogger, SyslogLogger, type DatagramSender } from './log.js';
-import { redactArgs, VIRTUAL_INTERFACE, type CliConfig } from './options.js';
+import { describeConfig, redactArgs, VIRTUAL_INTERFACE, type CliConfig } from './options.js';
 import { describeStartupError } from './startup-error.js';
 
 /** Modules a foreground start does not need, loaded on first use. */
@@ -131,6 +131,7 @@ export async function serve(
   });
 
   logger.info(`${PACKAGE_NAME} ${PACKAGE_VERSION} starting (pid ${process.pid}, node ${process.version}, ${foreground ? 'foreground' : 'daemon'})`);
+  logger.debug(`options: ${describeConfig(config)}`);
 
   // Stop requests may arrive while still starting; they are honoured once listen() settles.
   let stopRequested: ((signal: string) => void) | null = null;

@@ -373,6 +373,19 @@ describe('uvscpd -s: foreground service', { timeout: 60000 }, () => {
     assert.match(loud.d.stderr, /info: listening on/);
   });
 
+  it('--log-level debug adds the options in effect (never the password); info does not', async () => {
+    const debug = await start(['--log-level', 'debug', '-U', 'admin', '-P', 'Dbg-pw1', '--fifo-size', '7']);
+    await stop(debug.d);
+    assert.match(
+      debug.d.stderr,
+      /debug: options: CAN interface virtual, listen on 127\.0\.0\.1 port 0, guid 0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0, fifo 7 events, .*user admin, password set,/,
+    );
+    assert.ok(!debug.d.stderr.includes('Dbg-pw1'));
+    const info = await start([]);
+    await stop(info.d);
+    assert.doesNotMatch(info.d.stderr, /debug:/);
+  });
+
   it('stderr connected to the journal (JOURNAL_STREAM matches): <N> priority prefixes', async () => {
     const dir = tempDir();
     try {
