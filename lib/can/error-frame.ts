@@ -32,6 +32,15 @@ export const CAN_ERR_RESTARTED = 0x00000100;
 export const CAN_ERR_CNT = 0x00000200;
 /** Every class bit the kernel defines: an errorMask that receives all error frames. */
 export const CAN_ERR_ALL_CLASSES = 0x000003ff;
+/**
+ * The classes that report the bus state and faults without flooding: everything but
+ * lost arbitration (ordinary traffic on a shared bus) and the per-error classes
+ * (CAN_ERR_PROT, CAN_ERR_BUSERROR, and CAN_ERR_CNT, which also rides on every bus
+ * error) that drivers send per faulty bit with berr-reporting on. Controller
+ * state frames still carry their counters. An errorMask for a bus-state socket.
+ */
+export const CAN_ERR_BUS_STATE_MASK =
+  CAN_ERR_TX_TIMEOUT | CAN_ERR_CRTL | CAN_ERR_TRX | CAN_ERR_ACK | CAN_ERR_BUSOFF | CAN_ERR_RESTARTED;
 
 // Lost arbitration, data[0]: 0 is unspecified, anything else the bit number in the bitstream.
 export const CAN_ERR_LOSTARB_UNSPEC = 0x00;
