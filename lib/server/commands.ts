@@ -1,10 +1,9 @@
-// The command interpreter: ONE table, command word -> handler (spec §2),
-// with the original's aliases plus DESIGN D12's. Handlers read and change
+// The command interpreter: ONE table, command word -> handler (protocol §2),
+// with the original's aliases plus design.md D12's. Handlers read and change
 // the session's state and return the reply text; they never touch sockets.
 // What they need from the outside world (the CAN socket, the keep-alive
 // clock, server-wide facts) comes through SessionHooks and ServerFacts.
 
-import type * as NodeCrypto from 'node:crypto';
 import type { InterfaceState } from '../can/types.js';
 import { versionReply, PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import type { Guid } from '../vscp/index.js';
@@ -17,11 +16,12 @@ import {
   parseRetrCount,
   parseSendEvent,
 } from '../vscp/index.js';
+import type { Credentials } from './credentials.js';
 import { BoundedFifo } from './fifo.js';
 import { tokenize } from './lines.js';
 
 const CRLF = '\r\n';
-/** At most this many argument tokens are kept; more are ignored (spec §1.3, max_argc 10). */
+/** At most this many argument tokens are kept; more are ignored (protocol §1.3, max_argc 10). */
 export const MAX_ARGS = 9;
 
 /** A command's answer: CRLF-terminated text, and whether the session ends after it. */
@@ -29,7 +29,7 @@ export interface CommandReply {
   readonly text: string;
   /**
    * 'quit': close once the rest of the current input chunk is answered
-   * (spec §1.6 quirk, #33). 'now': close without running further lines
+   * (protocol §1.6 quirk, #33). 'now': close without running further lines
    * (a wrong password when login is enforced).
    */
   readonly close?: 'quit' | 'now';
@@ -39,7 +39,7 @@ function reply(...lines: string[]): CommandReply {
   return { text: lines.join(CRLF) + CRLF };
 }
 
-// Replies used often, allocated once (texts: spec §1.4, §2.2, §6, §7).
+// Replies used often, allocated once (texts: protocol §1.4, §2.2, §6, §7).
 export const REPLY_OK = reply('+OK');
 export const REPLY_NO_INPUT = reply('-OK - no input');
 export const REPLY_INVALID_COMMAND = reply('-OK - invalid command');
@@ -52,10 +52,10 @@ const REPLY_SEND_FORMAT = reply('-OK - format error in CAN frame');
 const REPLY_SEND_WRITE = reply('-OK - problem when writing to CAN socket');
 const REPLY_NOT_CAPABLE = reply('-OK - uvscpd is not capable of restart/shutdown');
 const REPLY_BYE: CommandReply = { text: '+OK - bye' + CRLF, close: 'quit' };
-/** Capability code 0x8028: TCP link interface, IPv4, several connections (spec §2.2 WCYD). */
+/** Capability code 0x8028: TCP link interface, IPv4, several connections (protocol §2.2 WCYD). */
 const WCYD_LINE = '00-00-00-00-00-00-80-28';
 
-/** Lines that are not status lines must not look like one to clients (spec §10). */
+/** Lines that are not status lines must not look like one to clients (protocol §10). */
 function safeInfoLine(line: string): string {
   const c = line.charCodeAt(0);
   return c === 0x2b || c === 0x2d ? ' ' + line : line;
@@ -69,53 +69,6 @@ function sanitizeExtraLine(line: unknown): string {
   return text.slice(0, MAX_EXTRA_INFO_LINE).replace(/[\u0000-\u001f\u007f]/g, ' ');
 }
 
-/**
- * Configured credentials, kept only as SHA-256 digests so that comparisons
- * take the same time whatever the input (DESIGN "Auth"). D10: compared
- * exactly, case included. Input arrives latin1-decoded from the wire and is
- * turned back into its bytes; the configured text is UTF-8, so a non-ASCII
- * password typed by a UTF-8 client matches.
- */
-export class Credentials {
-  private readonly userDigest: Buffer | null;
-  private readonly passwordDigest: Buffer | null;
-
-  constructor(user?: string, password?: string) {
-    this.userDigest = user === undefined ? null : digest(Buffer.from(user, 'utf8'));
-    this.passwordDigest = password === undefined ? null : digest(Buffer.from(password, 'utf8'));
-  }
-
-  get hasUser(): boolean {
-    return this.userDigest !== null;
-  }
-
-  get hasPassword(): boolean {
-    return this.passwordDigest !== null;
-  }
-
-  checkUser(wireText: string): boolean {
-    return this.userDigest !== null && timingSafeEqual(this.userDigest, digest(Buffer.from(wireText, 'latin1')));
-  }
-
-  checkPassword(wireText: string): boolean {
-    return this.passwordDigest !== null && timingSafeEqual(this.passwordDigest, digest(Buffer.from(wireText, 'latin1')));
-  }
-}
-
-function digest(bytes: Buffer): Buffer {
-  return nodeCrypto().createHash('sha256').update(bytes).digest();
-}
-
-function timingSafeEqual(a: Buffer, b: Buffer): boolean {
-  return nodeCrypto().timingSafeEqual(a, b);
-}
-
-/** node:crypto costs ~10 ms of start-up in a slow guest: loaded when credentials are first used. */
-let cryptoModule: typeof NodeCrypto | undefined;
-function nodeCrypto(): typeof NodeCrypto {
-  return (cryptoModule ??= require('node:crypto') as typeof NodeCrypto);
-}
-
 /** What a session knows about its server; the same object for every session. */
 export interface ServerFacts {
   readonly canInterface: string;
@@ -124,7 +77,7 @@ export interface ServerFacts {
   readonly maxClients: number;
   readonly clientCount: number;
   readonly credentials: Credentials;
-  /** DESIGN "Auth": enforce USER/PASS before most commands. */
+  /** design.md "Auth": enforce USER/PASS before most commands. */
   readonly requireLogin: boolean;
   interfaceState(): InterfaceState;
   /** Extra lines for INFO from outside the server (e.g. a bridge's state); sanitized like INFO's own. */
@@ -145,7 +98,7 @@ export interface SessionHooks {
   now(): number;
 }
 
-/** Statistics of one session (spec §2.2 STAT): 32-bit unsigned, wrapping. */
+/** Statistics of one session (protocol §2.2 STAT): 32-bit unsigned, wrapping. */
 export interface SessionCounters {
   rxData: number;
   rxFrames: number;
@@ -153,24 +106,24 @@ export interface SessionCounters {
   txFrames: number;
 }
 
-/** Per-connection protocol state (spec §4.1). */
+/** Per-connection protocol state (protocol §4.1). */
 export class SessionState {
-  /** Connection GUID (spec §2 SGID); change it with setGuid. */
+  /** Connection GUID (protocol §2 SGID); change it with setGuid. */
   guid: Guid;
   /** formatGuidPrefix(guid), cached for the event-line hot path. */
   guidPrefix: string;
-  /** Received events as formatted lines, CRLF included (formatted on arrival, spec §3.4). */
+  /** Received events as formatted lines, CRLF included (formatted on arrival, protocol §3.4). */
   readonly fifo: BoundedFifo<string>;
   readonly counters: SessionCounters = { rxData: 0, rxFrames: 0, txData: 0, txFrames: 0 };
   inLoop = false;
-  /** The last processed line for `+` (spec §1.5); null before the first. */
+  /** The last processed line for `+` (protocol §1.5); null before the first. */
   history: string | null = null;
   userAccepted = false;
   passwordAccepted = false;
-  /** SFLT / SMSK values (spec §2.2); installed together as one kernel filter. */
+  /** SFLT / SMSK values (protocol §2.2); installed together as one kernel filter. */
   filterId = 0;
   filterMask = 0;
-  /** Events dropped because the TCP peer was not reading (DESIGN "Slow readers"). */
+  /** Events dropped because the TCP peer was not reading (design.md "Slow readers"). */
   slowReaderDrops = 0;
 
   /**
@@ -209,7 +162,7 @@ interface CommandSpec {
   readonly names: readonly string[];
   readonly minArgs: number;
   readonly maxArgs: number;
-  /** Usable before login when login is enforced (DESIGN "Auth"). */
+  /** Usable before login when login is enforced (design.md "Auth"). */
   readonly beforeLogin?: boolean;
   readonly usage: string;
   readonly summary: string;
@@ -237,7 +190,7 @@ function retr(s: SessionState, args: readonly string[]): CommandReply {
 function send(s: SessionState, args: readonly string[]): CommandReply | Promise<CommandReply> {
   const parsed = parseSendEvent(args[0] as string, s.guid);
   if (!parsed.ok) return REPLY_SEND_FORMAT;
-  // Counted before the write, so failed writes count too (spec §2.2 STAT).
+  // Counted before the write, so failed writes count too (protocol §2.2 STAT).
   s.counters.txFrames = (s.counters.txFrames + 1) >>> 0;
   s.counters.txData = (s.counters.txData + parsed.data.length + 4) >>> 0;
   let outcome: Promise<void>;
@@ -285,7 +238,7 @@ function pass(s: SessionState, args: readonly string[]): CommandReply {
   }
   s.passwordAccepted = creds.checkPassword(args[0] as string);
   if (s.passwordAccepted) return REPLY_OK;
-  // DESIGN "Auth": with login enforced a wrong password ends the session, as vscpd does.
+  // design.md "Auth": with login enforced a wrong password ends the session, as vscpd does.
   return s.server.requireLogin ? { text: '-OK - invalid password' + CRLF, close: 'now' } : reply('-OK - invalid password');
 }
 
@@ -337,7 +290,7 @@ function help(): CommandReply {
 }
 
 function repeat(s: SessionState): CommandReply | Promise<CommandReply> {
-  // spec §1.5: the previous line runs again, not echoed; none yet -> no input.
+  // protocol §1.5: the previous line runs again, not echoed; none yet -> no input.
   return s.history === null ? REPLY_NO_INPUT : executeTokens(s, tokenize(s.history, MAX_ARGS));
 }
 
@@ -362,7 +315,7 @@ const COMMANDS: readonly CommandSpec[] = [
     usage: '',
     summary: 'stream events as they arrive',
     run: (s) => {
-      // spec §5.1: +OK first, then whatever was buffered.
+      // protocol §5.1: +OK first, then whatever was buffered.
       s.inLoop = true;
       s.hooks.loopStarted();
       let text = REPLY_OK.text;
@@ -449,7 +402,7 @@ function executeTokens(s: SessionState, tokens: readonly string[]): CommandReply
  */
 export function executeLine(s: SessionState, line: string): CommandReply | Promise<CommandReply> {
   const tokens = tokenize(line, MAX_ARGS);
-  // spec §1.5: every processed line becomes the history except `+` itself.
+  // protocol §1.5: every processed line becomes the history except `+` itself.
   if (!(tokens.length === 1 && tokens[0] === '+')) s.history = line;
   return executeTokens(s, tokens);
 }

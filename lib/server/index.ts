@@ -1,4 +1,4 @@
-// lib/server: the VSCP TCP/IP link server (DESIGN "The TypeScript layer").
+// lib/server: the VSCP TCP/IP link server (design.md "The TypeScript layer").
 
 export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
@@ -14,7 +14,8 @@ export {
 } from './server.js';
 export { KEEPALIVE_INTERVAL_MS, SLOW_READER_HIGH_WATER } from './session.js';
 export type { CommandReply, ServerFacts, SessionHooks, SessionCounters } from './commands.js';
-export { SessionState, Credentials, executeLine, COMMAND_WORDS, MAX_ARGS } from './commands.js';
+export { SessionState, executeLine, COMMAND_WORDS, MAX_ARGS } from './commands.js';
+export { Credentials } from './credentials.js';
 export type { FramedLine } from './lines.js';
 export { LineSplitter, tokenize, MAX_LINE_CHARS } from './lines.js';
 export { BoundedFifo } from './fifo.js';

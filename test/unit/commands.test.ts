@@ -1,10 +1,11 @@
 // Unit tests of the command table and dispatcher, with no socket at all
-// (spec §1.4–§1.6, §2, §6, §7; DESIGN D2, D3, D10, D12, "Auth").
+// (protocol §1.4–§1.6, §2, §6, §7; design.md D2, D3, D10, D12, "Auth").
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { InterfaceState } from '../../lib/can/types.js';
-import { COMMAND_WORDS, Credentials, SessionState, executeLine } from '../../lib/server/commands.js';
+import { COMMAND_WORDS, SessionState, executeLine } from '../../lib/server/commands.js';
+import { Credentials } from '../../lib/server/credentials.js';
 import type { CommandReply, ServerFacts, SessionHooks } from '../../lib/server/commands.js';
 import { versionReply } from '../../lib/version.js';
 import { zeroGuid } from '../../lib/vscp/index.js';
@@ -326,7 +327,7 @@ test('D10: a non-ASCII UTF-8 password sent as bytes matches', () => {
   assert.deepEqual(run(state, 'pass pässwörd'), ['-OK - invalid password']);
 });
 
-test('DESIGN Auth (requireLogin): gate, allowed commands, wrong password closes', () => {
+test('design.md "Auth" (requireLogin): gate, allowed commands, wrong password closes', () => {
   const { state } = fixture({ user: 'admin', password: 'secret', requireLogin: true });
   for (const cmd of ['retr', 'send 0,20,3,,,,-', 'stat', 'cdta', 'rcvloop', 'info']) {
     assert.deepEqual(run(state, cmd), ['-OK - Need to log in to perform this command.'], cmd);
