@@ -7,7 +7,7 @@
 //   writes them, `<30>Nov 25 08:11:39 uvscpd[1234]: listening on ...`, sent
 //   to /dev/log (facility daemon). No syslog daemon: messages are dropped,
 //   never an exception.
-// Callers never pass secrets (DESIGN "Auth"); control characters are escaped
+// Callers never pass secrets (design.md "Auth"); control characters are escaped
 // so that one message is always one line.
 
 import type { Logger } from '../server/logger.js';
@@ -187,15 +187,5 @@ export class SyslogLogger extends LevelLogger {
       this.dropped++;
       this.lastError = (err as { code?: string }).code ?? String(err);
     }
-  }
-}
-
-/** Discards everything (daemon mode with --no-syslog). */
-export class NullLogger extends LevelLogger {
-  constructor() {
-    super('error');
-  }
-  protected emit(): void {
-    // nothing
   }
 }

@@ -10,12 +10,13 @@
 import { resolve as resolvePath } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { CanBus } from '../can/types.js';
-import { createServer, type Logger, type VscpServer } from '../server/index.js';
+import { createServer, silentLogger, type Logger, type VscpServer } from '../server/index.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import type { DaemonChannel } from './daemon.js';
-import { levelEnabled, NullLogger, StartupWarnings, StderrLogger, SyslogLogger, type DatagramSender } from './log.js';
+import { levelEnabled, StartupWarnings, StderrLogger, SyslogLogger, type DatagramSender } from './log.js';
 import { describeConfig, redactArgs, VIRTUAL_INTERFACE, type CliConfig } from './options.js';
 import { describeStartupError } from './startup-error.js';
+import { loadDatagramSender } from './unix-datagram.js';
 
 /** Modules a foreground start does not need, loaded on first use. */
 const lazy = {
@@ -30,25 +31,6 @@ export const EXIT_FAILURE = 1;
 export const STOP_TIMEOUT_MS = 1500;
 
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
-
-/**
- * AF_UNIX datagrams (syslog, sd_notify) come from the native addon; loaded
- * lazily so that `-c virtual` runs where the addon is not built. Without it
- * every send throws ENOTSUP, which the callers treat like "no syslog".
- */
-function loadDatagramSender(): DatagramSender {
-  try {
-    const native = require('../can/native.js') as { sendUnixDatagram?: (path: string, message: Buffer) => void };
-    if (typeof native.sendUnixDatagram === 'function') return native.sendUnixDatagram;
-  } catch {
-    // fall through
-  }
-  return () => {
-    const err = new Error('AF_UNIX datagrams need the native addon, which is not built') as NodeJS.ErrnoException;
-    err.code = 'ENOTSUP';
-    throw err;
-  };
-}
 
 function openBus(canInterface: string): CanBus {
   if (canInterface === VIRTUAL_INTERFACE) {
@@ -73,7 +55,7 @@ class PidFileError extends Error {
 function makeLogger(config: CliConfig, foreground: boolean, send: DatagramSender): Logger {
   const useSyslog = config.syslog ?? !foreground;
   if (useSyslog) return new SyslogLogger({ level: config.logLevel, send, ident: PACKAGE_NAME });
-  if (!foreground) return new NullLogger(); // daemon with --no-syslog: stderr is /dev/null
+  if (!foreground) return silentLogger; // daemon with --no-syslog: stderr is /dev/null
   const journal = process.env['JOURNAL_STREAM'] !== undefined && lazy.systemd().stderrIsJournal();
   return new StderrLogger({ level: config.logLevel, ident: PACKAGE_NAME, journal });
 }

@@ -18,7 +18,7 @@ before(async () => {
   try {
     const native = (await import('../../lib/can/native.js')) as typeof import('../../lib/can/native.js');
     native.loadAddon();
-    send = native.sendUnixDatagram;
+    send = (await import('../../lib/cli/unix-datagram.js')).sendUnixDatagram;
   } catch (err) {
     missing = `the native addon does not load (${(err as Error).message.split('\n')[0]})`;
     return;
