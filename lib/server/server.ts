@@ -1,4 +1,4 @@
-// The TCP listener: accepts clients up to the limit (DESIGN "Limits"), gives
+// The TCP listener: accepts clients up to the limit (design.md "Limits"), gives
 // each a Session, drives every session's keep-alive and idle clocks from ONE
 // timer, and reports its lifecycle to library users as events.
 
@@ -11,7 +11,7 @@ import { MAX_RECEIVE_COALESCE_US } from '../can/types.js';
 import type { Guid } from '../vscp/index.js';
 import { GUID_SIZE, zeroGuid } from '../vscp/index.js';
 import type { ServerFacts } from './commands.js';
-import { Credentials } from './commands.js';
+import { Credentials } from './credentials.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 import { FrameOrigins } from './origins.js';
@@ -25,7 +25,10 @@ export const DEFAULT_HOST = '0.0.0.0';
 export const DEFAULT_CAN_INTERFACE = 'can0';
 export const DEFAULT_MAX_CLIENTS = 5;
 export const DEFAULT_FIFO_SIZE = 100;
-/** Receive coalescing window under load, microseconds (bench/README.md, "Coalescing"). */
+/**
+ * Receive coalescing window under load, microseconds (docs/design.md "The
+ * native layer (native/)"; figures: bench/README.md "The receive coalescing window").
+ */
 export const DEFAULT_RECEIVE_COALESCE_US = 1000;
 
 const MAX_CLIENTS_REPLY = '-OK - Max number of clients connected.\r\n';
@@ -45,10 +48,10 @@ export interface VscpServerOptions {
   port?: number;
   /** Each session's initial GUID; default all zeros. */
   guid?: Guid;
-  /** As spec §7 (checked, not enforced) unless requireLogin. */
+  /** As protocol §7 (checked, not enforced) unless requireLogin. */
   user?: string;
   password?: string;
-  /** DESIGN "Auth": only user, pass, noop, quit, help, vers/version (and `+`) before login; a wrong password closes the session. */
+  /** design.md "Auth": only user, pass, noop, quit, help, vers/version (and `+`) before login; a wrong password closes the session. */
   requireLogin?: boolean;
   /** Default 5. */
   maxClients?: number;
@@ -213,10 +216,8 @@ export class VscpServer extends EventEmitter {
       try {
         this.bus.open(this.canInterface).close();
       } catch (err) {
-        if (!this.interfaceIsMissing(err)) {
-          this.logger.error(`CAN interface ${this.canInterface}: ${errorText(err)}`);
-          return Promise.reject(err);
-        }
+        // The rejection is the report: whoever called listen() says it once.
+        if (!this.interfaceIsMissing(err)) return Promise.reject(err);
         // docs/design.md "Missing interface": as the original, serve anyway; each
         // session opens its own socket, so clients work as soon as it exists.
         this.logger.warn(
@@ -232,7 +233,6 @@ export class VscpServer extends EventEmitter {
       tcp.on('connection', (socket) => this.onConnection(socket));
       tcp.on('error', (err: NodeJS.ErrnoException) => {
         if (!started) {
-          this.logger.error(`cannot listen on ${this.host}:${this.port}: ${err.message}`);
           this.tcp = null;
           reject(err);
           return;
@@ -280,7 +280,7 @@ export class VscpServer extends EventEmitter {
       return;
     }
     if (this.liveSessions.size >= this.maxClients) {
-      // DESIGN "Limits": say why, no banner, close.
+      // design.md "Limits": say why, no banner, close.
       this.logger.warn(`refused ${peer}: ${this.maxClients} clients already connected`);
       this.refused.add(socket);
       socket.on('error', () => undefined);

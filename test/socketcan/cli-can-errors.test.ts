@@ -35,6 +35,7 @@ describe('uvscpd -c lo: not a CAN interface', { timeout: 60000 }, () => {
     assert.equal(r.code, 1, r.stderr);
     assert.doesNotMatch(r.stderr, /cannot listen/);
     const lines = r.stderr.split('\n');
+    assert.equal(lines.filter((l) => l.includes(': error: ')).length, 1, r.stderr);
     assert.equal(lines.filter((l) => l.endsWith(`: error: ${err.message}`)).length, 1, r.stderr);
     assert.equal(lines.filter((l) => l.includes('pick a CAN interface')).length, 1, r.stderr);
   });
