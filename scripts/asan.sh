@@ -26,8 +26,8 @@ burst=${UVSCPD_TEST_BURST_FRAMES:-20000}
 fail=0
 note() { printf '\n[asan] %s\n' "$*"; }
 
-# The SocketCAN suites of the binding and of the robustness work (churn, bus faults).
-can_suites() { ls dist/test/socketcan/binding-*.test.js dist/test/socketcan/robustness-*.test.js 2>/dev/null | sort; }
+# The SocketCAN suites of the binding and of the server under churn and bus faults.
+can_suites() { ls dist/test/socketcan/binding-*.test.js dist/test/socketcan/server-churn.test.js dist/test/socketcan/server-bus-faults.test.js 2>/dev/null | sort; }
 
 asan_env() {
   LD_PRELOAD=$(gcc -print-file-name=libasan.so) \

@@ -1,4 +1,4 @@
-// The CAN scenarios of spec §9 over real TCP with the in-memory VirtualCanBus;
+// The CAN scenarios of protocol §9 over real TCP with the in-memory VirtualCanBus;
 // an independent virtual socket observes, bus.inject plays the other nodes.
 // The same scenarios run on SocketCAN vcan in test/socketcan/server-can.test.ts.
 

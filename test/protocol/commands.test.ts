@@ -1,5 +1,5 @@
-// Commands over real TCP with the VirtualCanBus (spec §2, §4–§7; §9 #34–#60,
-// #73–#77, #83–#95; DESIGN D2, D3, D10, D12, "Auth").
+// Commands over real TCP with the VirtualCanBus (protocol §2, §4–§7; §9 #34–#60,
+// #73–#77, #83–#95; design.md D2, D3, D10, D12, "Auth").
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,7 +39,7 @@ test('§9 #34: cdta and checkdata -> "0 " (trailing space) then +OK', T, () =>
     assert.deepEqual(await c.command('checkdata'), ['0 ', '+OK']);
   }));
 
-test('§9 #35 (changed: chkdata, clrall, getchid, help, info, test, retrieve, receiveloop accepted; chdata, challenge, measurement still invalid)', T, () =>
+test('§9 #35 (design.md "Extra spellings": chkdata, clrall, getchid, help, info, test, retrieve, receiveloop accepted; chdata, challenge, measurement still invalid)', T, () =>
   withServer({}, async (s) => {
     const c = await s.client();
     assert.deepEqual(await c.command('chkdata'), ['0 ', '+OK']);
@@ -322,7 +322,7 @@ test('§9 #92 (D10: user Admin matches exactly; admin does not)', T, () =>
     assert.deepEqual(await c.command('PASS PassWord'), ['+OK']);
   }));
 
-test('DESIGN "Auth" (requireLogin): commands gated until login; wrong password replies then closes', T, () =>
+test('design.md "Auth" (requireLogin): commands gated until login; wrong password replies then closes', T, () =>
   withServer({ user: 'admin', password: 'secret', requireLogin: true }, async (s) => {
     const c = await s.client();
     assert.deepEqual(await c.command('retr'), ['-OK - Need to log in to perform this command.']);

@@ -1,5 +1,5 @@
-// Connection lifecycle over real TCP with the VirtualCanBus (spec §1.1,
-// §1.2, §8.4, §9 #1–#7; DESIGN "Limits", "Interface down", banner).
+// Connection lifecycle over real TCP with the VirtualCanBus (protocol §1.1,
+// §1.2, §8.4, §9 #1–#7; design.md "Limits", "Interface down", banner).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +14,7 @@ import { sleep, startServer } from '../helpers/server.js';
 
 const T = { timeout: 10000 };
 
-test('§9 #1/#7 (DESIGN banner): name+version, home, +OK - Success, connected to vcan0, all CRLF, before any input', T, async () => {
+test('§9 #1/#7 (design.md "Banner and VERS"): name+version, home, +OK - Success, connected to vcan0, all CRLF, before any input', T, async () => {
   const s = await startServer();
   try {
     const c = await TestClient.connect(s.port);
@@ -131,7 +131,7 @@ test('§9 #3: default port 8598 on 0.0.0.0 when free', T, async (t) => {
   }
 });
 
-test('§9 #4/#5/#6 (DESIGN "Limits"): 5 clients get the banner; the 6th gets the over-limit line and is closed; a freed slot serves again', T, async () => {
+test('§9 #4/#5/#6 (design.md "Limits"): 5 clients get the banner; the 6th gets the over-limit line and is closed; a freed slot serves again', T, async () => {
   const s = await startServer();
   try {
     const five: TestClient[] = [];
@@ -148,7 +148,7 @@ test('§9 #4/#5/#6 (DESIGN "Limits"): 5 clients get the banner; the 6th gets the
   }
 });
 
-test('DESIGN "Limits": maxClients is an option', T, async () => {
+test('design.md "Limits": maxClients is an option', T, async () => {
   const s = await startServer({ maxClients: 1 });
   try {
     await s.client();
@@ -221,7 +221,7 @@ test('client limit: a session closed for an idle timeout or a login failure free
   }
 });
 
-test('DESIGN "Interface down": connecting while the interface is down -> banner, then CAN Disconnected - bye!', T, async () => {
+test('design.md "Interface down": connecting while the interface is down -> banner, then CAN Disconnected - bye!', T, async () => {
   const s = await startServer();
   try {
     s.bus.setInterfaceState('vcan0', 'down');

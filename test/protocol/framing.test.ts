@@ -1,5 +1,5 @@
-// Input framing, repeat and quit over real TCP (spec §1.3–§1.6, §9 #8–#33;
-// DESIGN D11).
+// Input framing, repeat and quit over real TCP (protocol §1.3–§1.6, §9 #8–#33;
+// design.md D11).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Issue 6, part 4 on real SocketCAN (vcan, in the CAN guest): connect /
+// Churn on real SocketCAN (vcan, in the CAN guest): connect /
 // command / quit cycles and abrupt disconnects against the server on the
 // native addon leak no descriptor (/proc/self/fd: the server runs in this
 // process), no CAN socket (a counting CanBus decorator, and the kernel's own
@@ -7,7 +7,7 @@
 // slow. CHURN_CYCLES / CHURN_ABRUPT change the counts (UVSCPD_TEST_SLOW: 100 / 60).
 //
 //   CANVM_IFACES="vcan0 vcan1" CANVM_TIMEOUT=900 /work/shared/tools/can-vm.sh \
-//     node --test --test-concurrency=1 dist/test/socketcan/robustness-churn.test.js
+//     node --test --test-concurrency=1 dist/test/socketcan/server-churn.test.js
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';

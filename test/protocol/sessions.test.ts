@@ -1,5 +1,7 @@
-// Robustness over real TCP with the VirtualCanBus: resets, leaks, slow
-// readers, shutdown (spec §9 #100, #101; DESIGN D4, D5, "Slow readers").
+// Sessions over real TCP with the VirtualCanBus: one session's reset or slow
+// reading never costs another, churn leaves nothing open, close() ends them
+// all, one timer serves them all (protocol §9 #100, #101; design.md D4, D5,
+// "Slow readers").
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -87,7 +89,7 @@ test('§9 #101 (D5): 2000 sequential connect/quit cycles leave the daemon workin
   }
 });
 
-test('DESIGN "Slow readers": a looping client that does not read is bounded and counted; others get everything', { timeout: 60000 }, async () => {
+test('design.md "Slow readers": a looping client that does not read is bounded and counted; others get everything', { timeout: 60000 }, async () => {
   const s = await startServer();
   try {
     const slow = await s.client();

@@ -1,7 +1,7 @@
-// Issue 6, part 5: bus faults on real SocketCAN (vcan, in the CAN guest).
+// Bus faults on real SocketCAN (vcan, in the CAN guest).
 // While frames flow (cangen, plus our own sender) and clients are in
 // rcvloop and SENDing, the interface is set down and up, and deleted and
-// created again. DESIGN "Interface down": every session gets
+// created again. design.md "Interface down": every session gets
 // `-OK - CAN Disconnected - bye!` and is closed; a session opened while
 // down gets the banner and the same line (while absent:
 // `-OK - interface [<if>] error: No such device`); the daemon keeps
@@ -9,7 +9,7 @@
 // its own throwaway vcan interface.
 //
 //   CANVM_IFACES="vcan0 vcan1" CANVM_TIMEOUT=900 /work/shared/tools/can-vm.sh \
-//     node --test --test-concurrency=1 dist/test/socketcan/robustness-bus.test.js
+//     node --test --test-concurrency=1 dist/test/socketcan/server-bus-faults.test.js
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
