@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The uvscpd benchmark (issue 5). Runs where SocketCAN works (a normal Linux with vcan, or
+// The uvscpd benchmark (bench/README.md). Runs where SocketCAN works (a normal Linux with vcan, or
 // inside the User-Mode Linux guest that scripts/run-bench.js starts), as root.
 //
 //   node bench/bench.js [--quick] [--only s1,s2,...] [--repeat N] [--iface vcan0]
@@ -892,7 +892,7 @@ function report() {
   if (g('sys.per_relayed_frame') !== undefined) {
     const spf = Number(g('sys.per_relayed_frame'));
     // (c) is the 8000 fps item: its CPU clause names the rate. At 1000 fps the count is shown
-    // too; there it depends on how far strace slows the daemon (see README, cost model).
+    // too; there it depends on how far strace slows the daemon (see bench/README.md, "The cost of one frame").
     const spf8 = Number(g('sys.per_relayed_frame_8000'));
     row('syscalls per relayed frame, 8000 fps (frames per recvmmsg)', `${fmt(spf8, 2)} (${g('sys.rx8000_frames_per_recvmmsg')})`, '5.0', '<= 5 (c)', spf8 <= 5);
     row('syscalls per relayed frame, 1000 fps', fmt(spf, 2), '5.0', '', undefined);

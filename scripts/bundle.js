@@ -2,7 +2,7 @@
 'use strict';
 // Writes dist/cli-bundle.js: the compiled CommonJS modules that `uvscpd` can reach from
 // dist/lib/cli/main.js, in ONE file, so that starting the daemon reads and resolves one file
-// instead of ~20 (bench/README.md, start-up). Each module keeps its own scope, its real
+// instead of ~20 (bench/README.md, "Start-up"). Each module keeps its own scope, its real
 // __filename/__dirname (the addon loader looks for build/ and prebuilds/ relative to
 // them) and its lazy require()s: a module runs when it is first required, as before.
 // Anything that is not a relative require (node:*, minimist) goes to Node's require.

@@ -1,6 +1,6 @@
 // A bounded first-in first-out ring: the per-session receive buffer
-// (spec §4.2) with DESIGN D1: when full, a push drops the OLDEST entry and
-// counts it (the original deadlocked instead, spec §4.3). Pure.
+// (protocol §4.2) with design.md D1: when full, a push drops the OLDEST entry and
+// counts it (the original deadlocked instead, protocol §4.3). Pure.
 
 export class BoundedFifo<T> {
   private readonly slots: (T | undefined)[];

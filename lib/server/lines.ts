@@ -1,5 +1,5 @@
-// Byte stream -> command lines, as the original's line assembler (spec §1.3)
-// with DESIGN D11. Pure: fed chunks of any size, keeps state between them.
+// Byte stream -> command lines, as the original's line assembler (protocol §1.3)
+// with design.md D11. Pure: fed chunks of any size, keeps state between them.
 //
 // - Only LF (0x0A) ends a line; CR is optional.
 // - Every byte below 0x20 (CR, TAB, NUL, ...) is removed silently.
@@ -12,7 +12,7 @@
 //   when its LF arrives. Memory per splitter is O(MAX_LINE_CHARS) whatever
 //   the input (a 10 MB line without LF included).
 
-/** The original's line buffer size: 319 kept characters fit, 320 do not (spec §1.3). */
+/** The original's line buffer size: 319 kept characters fit, 320 do not (protocol §1.3). */
 export const MAX_LINE_CHARS = 320;
 
 const LF = 0x0a;
@@ -84,7 +84,7 @@ export class LineSplitter {
 }
 
 /**
- * Split a line into the command word and its arguments (spec §1.3): only
+ * Split a line into the command word and its arguments (protocol §1.3): only
  * the space separates tokens, runs collapse, leading and trailing spaces
  * are ignored; at most `maxArgs` arguments are kept and the rest dropped.
  * Returns an empty array for a line with no token.

@@ -1,6 +1,6 @@
 // Where the server reports what it does. The CLI supplies one that writes to
 // stderr or syslog; library users may pass their own (console works).
-// Never given a password (DESIGN "Auth").
+// Never given a password (design.md "Auth").
 
 export interface Logger {
   debug(msg: string): void;

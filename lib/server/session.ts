@@ -1,4 +1,4 @@
-// One TCP client: its protocol state, its own CAN socket (DESIGN "One CAN
+// One TCP client: its protocol state, its own CAN socket (design.md "One CAN
 // socket per TCP session"), and the wiring between the two: input framing,
 // replies in command order, rcvloop event push and keep-alives, and write
 // backpressure. The command semantics live in commands.ts.
@@ -22,11 +22,11 @@ import type { FrameOrigins } from './origins.js';
 
 const CRLF = '\r\n';
 
-/** Keep-alive period in rcvloop (spec §5.2: about every 2 s). */
+/** Keep-alive period in rcvloop (protocol §5.2: about every 2 s). */
 export const KEEPALIVE_INTERVAL_MS = 2000;
-/** Keep-alives only go out after this much quiet (spec §5.2: the original's 200 ms poll timeout). */
+/** Keep-alives only go out after this much quiet (protocol §5.2: the original's 200 ms poll timeout). */
 export const KEEPALIVE_QUIET_MS = 200;
-/** Unsent output above which rcvloop events are dropped and input is paused (DESIGN "Slow readers"). */
+/** Unsent output above which rcvloop events are dropped and input is paused (design.md "Slow readers"). */
 export const SLOW_READER_HIGH_WATER = 256 * 1024;
 /** Replies waiting behind an unfinished SEND above which input is paused. */
 const MAX_QUEUED_REPLIES = 4096;
@@ -37,7 +37,7 @@ const CAN_DISCONNECTED = '-OK - CAN Disconnected - bye!' + CRLF;
 const IDLE_TIMEOUT = '-OK - Idle timeout - bye!' + CRLF;
 const KEEPALIVE = '+OK' + CRLF;
 
-/** strerror texts for the errors opening a CAN socket can give (spec §1.2 shows `No such device`). */
+/** strerror texts for the errors opening a CAN socket can give (protocol §1.2 shows `No such device`). */
 const ERRNO_TEXT: Readonly<Record<string, string>> = {
   ENODEV: 'No such device',
   ENXIO: 'No such device or address',
@@ -118,7 +118,7 @@ export class Session {
   /** Output waiting behind an unfinished SEND, in order. Empty almost always. */
   private readonly pending: OutputSlot[] = [];
   private pendingBytes = 0;
-  /** A flushPending is queued for the end of this microtask run (P1). */
+  /** A flushPending is queued for the end of this microtask run: replies settled together leave in one write. */
   private flushQueued = false;
   /**
    * rcvloop lines received in this JS turn, not yet written: the reactor hands
@@ -137,7 +137,7 @@ export class Session {
     if (!this.ending) this.flushPending();
   };
   private inputStopped = false;
-  /** Complete lines not yet run, one array per input chunk (DESIGN "Slow readers"); almost always empty. */
+  /** Complete lines not yet run, one array per input chunk (design.md "Slow readers"); almost always empty. */
   private readonly backlog: FramedLine[][] = [];
   /** Next line to run in backlog[0]. */
   private backlogIndex = 0;
@@ -158,7 +158,7 @@ export class Session {
   // time anyway, turns a change into lastActivityAt / lastInputAt. Those then
   // lag the true time by at most one timer period (the keep-alive's 200 ms quiet
   // check or the ~200 ms activity tick), which only ever delays a keep-alive or
-  // an idle timeout, never advances it (spec §5.2: "about every 2 s").
+  // an idle timeout, never advances it (protocol §5.2: "about every 2 s").
   private activity = 0;
   private activitySeen = 0;
   private input = 0;
@@ -209,7 +209,7 @@ export class Session {
     return this.endReason !== null;
   }
 
-  /** Banner, then the CAN socket (spec §1.2, DESIGN "Everything else", "Interface down"). */
+  /** Banner, then the CAN socket (protocol §1.2, design.md "Banner and VERS", "Interface down"). */
   start(): void {
     const iface = this.host.facts.canInterface;
     this.socket.write(`${PACKAGE_NAME} ${PACKAGE_VERSION}${CRLF}${PACKAGE_HOME}${CRLF}`);
@@ -272,7 +272,7 @@ export class Session {
               this.endAfterOutput('login failed');
               return;
             }
-            // spec §1.6 / #33: the rest of this chunk is still answered, then close.
+            // protocol §1.6 / #33: the rest of this chunk is still answered, then close.
             this.quitInChunk = true;
           }
         }
@@ -285,7 +285,7 @@ export class Session {
         }
       }
       if (this.peerEndedInput && !this.inputStopped) {
-        // The peer shut its side after these lines: now they are answered, close (spec §1.6).
+        // The peer shut its side after these lines: now they are answered, close (protocol §1.6).
         this.stopInput();
         this.endAfterOutput('peer closed');
       }
@@ -297,7 +297,7 @@ export class Session {
   }
 
   private onPeerEnd(): void {
-    // The peer will send nothing more: answer what it sent, then close (spec §1.6).
+    // The peer will send nothing more: answer what it sent, then close (protocol §1.6).
     if (this.inputStopped) return;
     this.peerEndedInput = true;
     if (this.backlog.length === 0) this.runBacklog();
@@ -410,10 +410,10 @@ export class Session {
     }
   }
 
-  /** HOT PATH: one batch of frames -> counters, FIFO or one write (spec §3.6, §4.2, §5.2). */
+  /** HOT PATH: one batch of frames -> counters, FIFO or one write (protocol §3.6, §4.2, §5.2). */
   private onFrames(batch: FrameBatch): void {
     if (this.ending) return;
-    this.activity++; // any frame, even one dropped below, delays keep-alives (spec §5.2; timed in onTimer)
+    this.activity++; // any frame, even one dropped below, delays keep-alives (protocol §5.2; timed in onTimer)
     const state = this.state;
     const prefix = state.guidPrefix;
     const inLoop = state.inLoop;
@@ -437,14 +437,14 @@ export class Session {
       let obid = 0;
       if ((flags & RECORD_FLAG_LOCAL) !== 0) {
         if ((flags & RECORD_FLAG_OWN) !== 0) {
-          origins.echo(channel, batch, i); // our own frame: never an event for us (spec §4.4)
+          origins.echo(channel, batch, i); // our own frame: never an event for us (protocol §4.4)
           continue;
         }
         if (!origins.empty) obid = origins.senderOf(batch, i, channel);
       }
       if (!isVscpFrame(rawId, length)) continue;
       frames++;
-      dataBytes += length + 4; // spec §2.2 STAT: dlc + 4
+      dataBytes += length + 4; // protocol §2.2 STAT: dlc + 4
       const line = formatEventLine(rawId, buffer, batch.dataOffset(i), length, batch.timestamp(i), receivedAtMs, prefix, obid);
       if (inLoop) {
         text += line;
@@ -461,7 +461,7 @@ export class Session {
   }
 
   /**
-   * rcvloop output, dropped and counted while the peer is not reading (DESIGN
+   * rcvloop output, dropped and counted while the peer is not reading (design.md
    * "Slow readers"). Over the high-water mark the CAN socket is not read at
    * all: the kernel buffers, then drops and counts (`kernel drops` in INFO),
    * and the daemon's time goes to the clients that read. 'drain' resumes it.
@@ -491,7 +491,7 @@ export class Session {
   private onCanError(err: CanError): void {
     if (this.ending) return;
     this.host.logger.warn(`session ${this.info.id}: CAN socket error on ${this.host.facts.canInterface}: ${err.code ?? err.message}`);
-    // spec §1.6: tell the client and close. Replies already known go first; unfinished ones cannot finish.
+    // protocol §1.6: tell the client and close. Replies already known go first; unfinished ones cannot finish.
     this.stopInput();
     let text = '';
     let whole = true;

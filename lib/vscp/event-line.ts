@@ -1,4 +1,4 @@
-// The event line uvscpd writes for RETR and rcvloop (spec §3.4):
+// The event line uvscpd writes for RETR and rcvloop (protocol §3.4):
 //   head,class,type,obid,YYYY-MM-DDTHH:MM:SS,timestamp,GUID[,d0,...]\r\n
 // obid is 0 in the original; here the sending session's channel id when
 // another session of this daemon sent the frame (docs/design.md "Channel ids").
@@ -40,7 +40,7 @@ let cachedText = '';
 
 /**
  * Milliseconds since the epoch -> 'YYYY-MM-DDTHH:MM:SS' in UTC: the
- * original's time() formatting (spec §3.4), no 'Z' and no fraction.
+ * original's time() formatting (protocol §3.4), no 'Z' and no fraction.
  * Non-finite input is treated as 0 (never throws, unlike Date#toISOString).
  */
 export function formatDateTime(ms: number): string {
@@ -62,7 +62,7 @@ export function formatDateTime(ms: number): string {
 
 /**
  * Kernel receive time in microseconds -> the event's timestamp field:
- * floor(us) mod 2^32 (spec §3.4; wraps about every 71.6 minutes).
+ * floor(us) mod 2^32 (protocol §3.4; wraps about every 71.6 minutes).
  * Non-finite input gives 0.
  */
 export function timestampFromMicros(timestampUs: number): number {
@@ -73,7 +73,7 @@ export function timestampFromMicros(timestampUs: number): number {
 }
 
 /**
- * One event line, CRLF included (spec §3.4), straight from a received frame.
+ * One event line, CRLF included (protocol §3.4), straight from a received frame.
  *
  * - `rawId`: kernel can_id; the caller has already checked isVscpFrame
  *   (flag bits are ignored here).

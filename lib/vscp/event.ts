@@ -1,4 +1,4 @@
-// An event model for library users and tests: the event line of spec §3.4
+// An event model for library users and tests: the event line of protocol §3.4
 // as a value, its parser and formatter, and the CAN frame -> event
 // conversion of §3.6. Pure; never throws on any input.
 
@@ -9,7 +9,7 @@ import { formatDateTime, timestampFromMicros } from './event-line.js';
 import { parseStrictUnsigned } from './numbers.js';
 
 export interface VscpEvent {
-  /** 0..255; from CAN only bits 7..4 are ever set (spec §3.4). */
+  /** 0..255; from CAN only bits 7..4 are ever set (protocol §3.4). */
   head: number;
   /** 0..65535 when parsed; 0..511 from CAN. */
   vscpClass: number;
@@ -36,7 +36,7 @@ const MAX_LINE_LENGTH = 8192;
 const DATETIME_RE = /^(?:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z?)?$/;
 
 /**
- * Parse one event line (spec §3.4) as written by formatEventLine, the
+ * Parse one event line (protocol §3.4) as written by formatEventLine, the
  * original uvscpd, or vscpd 2020: CRLF (or LF) optional; numbers decimal or
  * 0x hex without sign (no wrapping: out-of-range values are errors); GUID
  * groups padded or not (parseGuid); data values 0..255, at most 512.
@@ -73,10 +73,10 @@ export function parseEventLine(line: string): VscpEvent | null {
 }
 
 /**
- * The event in uvscpd's text format (spec §3.4), without CRLF: decimal
+ * The event in uvscpd's text format (protocol §3.4), without CRLF: decimal
  * numbers, unpadded upper-case GUID, decimal data. For a line in that
  * canonical form, formatEvent(parseEventLine(line)) gives the line back.
- * Also a valid SEND argument for Level I classes (spec §3.1).
+ * Also a valid SEND argument for Level I classes (protocol §3.1).
  */
 export function formatEvent(event: VscpEvent): string {
   let s =
@@ -88,7 +88,7 @@ export function formatEvent(event: VscpEvent): string {
 }
 
 /**
- * A received CAN frame as an event (spec §3.6 / §3.4), or null for frames
+ * A received CAN frame as an event (protocol §3.6 / §3.4), or null for frames
  * the original drops (standard, RTR, error, more than 8 bytes). The GUID is
  * the connection GUID with byte 15 replaced by the source nickname; obid 0;
  * datetime from `receivedAtMs`; timestamp floor(timestampUs) mod 2^32.

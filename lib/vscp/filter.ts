@@ -1,11 +1,11 @@
 // SFLT / SMSK argument -> the 29-bit value uvscpd installs as a kernel
-// filter id or mask (spec §2.2 SFLT/SMSK). Pure; never throws.
+// filter id or mask (protocol §2.2 SFLT/SMSK). Pure; never throws.
 
 import { parseGuid, GUID_SIZE } from './guid.js';
 import { parseNumber } from './numbers.js';
 
 /**
- * Parse `priority,class,type,GUID` (spec §2.2): exactly 4 comma-separated,
+ * Parse `priority,class,type,GUID` (protocol §2.2): exactly 4 comma-separated,
  * non-empty fields; priority 0..7, class 0..1023 (512..1023 folded to
  * 0..511), type 0..255 in the §3.2 number syntax; GUID per §3.3, of which
  * only byte 15 (the nickname) is used.
@@ -15,7 +15,7 @@ import { parseNumber } from './numbers.js';
  * be set, as in the original. Null on any format error.
  *
  * A trailing comma makes a 5th (empty) field and is an error, like the
- * 2022+ "filter index" 5th field (spec §2.2).
+ * 2022+ "filter index" 5th field (protocol §2.2).
  */
 export function parseFilterArgument(text: string): number | null {
   if (typeof text !== 'string') return null;

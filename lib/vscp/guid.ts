@@ -1,11 +1,11 @@
-// VSCP GUIDs as uvscpd reads and writes them (spec §3.3). Pure; never throws.
+// VSCP GUIDs as uvscpd reads and writes them (protocol §3.3). Pure; never throws.
 
 /** A VSCP GUID: always 16 bytes, byte 0 first as written on the wire. */
 export type Guid = Uint8Array;
 
 export const GUID_SIZE = 16;
 
-/** Upper-case hex, no zero padding: the original's "%X" (spec §3.3). */
+/** Upper-case hex, no zero padding: the original's "%X" (protocol §3.3). */
 const HEX_UNPADDED: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase());
 
 /** Byte -> "%X", for other modules of lib/vscp on hot paths. */
@@ -38,7 +38,7 @@ function hexValue(c: number): number {
 }
 
 /**
- * Parse GUID text (spec §3.3; SGID, SFLT/SMSK field 3, -g): exactly 16
+ * Parse GUID text (protocol §3.3; SGID, SFLT/SMSK field 3, -g): exactly 16
  * groups separated by ':'; one trailing ':' after the 16th group is
  * tolerated. A group is 1 or 2 hex digits, either case, or '+' and one hex
  * digit: the original reads each group with sscanf("%2x"), where a sign
@@ -90,7 +90,7 @@ export function parseGuid(text: string): Guid | null {
   return null;
 }
 
-/** GUID text as the original writes it (spec §3.3): "%X" per byte, ':'-joined. */
+/** GUID text as the original writes it (protocol §3.3): "%X" per byte, ':'-joined. */
 export function formatGuid(g: Guid): string {
   let s = HEX_UNPADDED[(g[0] ?? 0) & 0xff] as string;
   for (let i = 1; i < GUID_SIZE; i++) s += ':' + (HEX_UNPADDED[(g[i] ?? 0) & 0xff] as string);
@@ -99,7 +99,7 @@ export function formatGuid(g: Guid): string {
 
 /**
  * Bytes 0..14 formatted as in formatGuid, each followed by ':'. The event
- * line GUID is this prefix plus the nickname in hex (spec §3.4), so a
+ * line GUID is this prefix plus the nickname in hex (protocol §3.4), so a
  * session computes it once per SGID rather than once per frame.
  */
 export function formatGuidPrefix(g: Guid): string {

@@ -1,4 +1,4 @@
-// lib/vscp: the VSCP side of uvscpd as pure functions (DESIGN "The
+// lib/vscp: the VSCP side of uvscpd as pure functions (design.md "The
 // TypeScript layer"). Imports nothing else of this project.
 
 export type { Guid } from './guid.js';

@@ -1,4 +1,4 @@
-// VSCP Level I <-> 29-bit CAN identifier (CAN4VSCP layout; spec §3.5, §3.6):
+// VSCP Level I <-> 29-bit CAN identifier (CAN4VSCP layout; protocol §3.5, §3.6):
 //   bits 28..26 priority (head bits 7..5)
 //   bit  25     hard-coded (head bit 4)
 //   bits 24..16 class (9 bits)
@@ -7,7 +7,7 @@
 // Pure; no flag bits in the ids returned here.
 
 // Kernel can_id flag bits (linux/can.h). Kept private: lib/can exports the
-// public names, and lib/vscp imports nothing of ours (DESIGN "Shape").
+// public names, and lib/vscp imports nothing of ours (design.md "Shape").
 const EFF_FLAG = 0x80000000;
 const RTR_FLAG = 0x40000000;
 const ERR_FLAG = 0x20000000;
@@ -19,7 +19,7 @@ export const VSCP_CAN_ID_MASK = 0x1fffffff;
 export const VSCP_LEVEL1_MAX_DATA = 8;
 
 /**
- * 29-bit CAN id for a Level I event (spec §3.5). Head bits 3..0 are
+ * 29-bit CAN id for a Level I event (protocol §3.5). Head bits 3..0 are
  * dropped; class is taken modulo 512 (9 bits); nickname defaults to 0,
  * which is what uvscpd always transmits.
  */
@@ -33,7 +33,7 @@ export function vscpToCanId(head: number, vscpClass: number, vscpType: number, n
   ) >>> 0;
 }
 
-/** Head byte from an id (spec §3.4): id bits 28..25 -> head bits 7..4; bits 3..0 are 0. */
+/** Head byte from an id (protocol §3.4): id bits 28..25 -> head bits 7..4; bits 3..0 are 0. */
 export function headFromCanId(id: number): number {
   return ((id >>> 25) & 0xf) << 4;
 }
@@ -54,7 +54,7 @@ export function nicknameFromCanId(id: number): number {
 }
 
 /**
- * Whether a received frame is converted to an event (spec §3.6): extended
+ * Whether a received frame is converted to an event (protocol §3.6): extended
  * data frames only, DLC 0..8. Standard, RTR and error frames, and longer
  * (CAN FD) payloads, are dropped silently and not counted.
  * `rawId` is the kernel can_id, flag bits included.

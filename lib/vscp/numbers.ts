@@ -1,9 +1,9 @@
 // Number syntax of the VSCP link protocol as the original uvscpd reads it
-// (spec §3.2, and §2.2 for the RETR count). Pure functions; never throw.
+// (protocol §3.2, and §2.2 for the RETR count). Pure functions; never throw.
 //
 // The original reads a token starting "0x" as hex and anything else as
 // decimal, with glibc scanf semantics, and requires the whole token to be
-// consumed (spec §3.2). What we reproduce:
+// consumed (protocol §3.2). What we reproduce:
 //   - hex: "0x"/"0X" then zero or more hex digits (either case); "0x" alone
 //     is 0 (glibc consumes the bare prefix). No sign can follow the prefix,
 //     and a token starting with a sign is not hex ("+0x1" is decimal "+0"
@@ -18,7 +18,7 @@
 //     token would read as 4294967295); we keep wrapping modulo 2^32 at any
 //     length: one rule, identical for every value a real client sends. (On
 //     32-bit glibc, unsigned long is 32 bits and the original would saturate
-//     already at 2^32; the spec's "wraps" is the x86-64 behaviour.)
+//     already at 2^32; docs/protocol.md's "wraps" is the x86-64 behaviour.)
 //   - scanf skips leading white space; tokens never contain any (the line
 //     framer removes bytes below 0x20 and splits on spaces), so we reject it.
 
@@ -63,7 +63,7 @@ function signedDecimalMod32(token: string): number | null {
 }
 
 /**
- * Parse a number token (spec §3.2): SEND fields 0-2 and 7+, SFLT/SMSK
+ * Parse a number token (protocol §3.2): SEND fields 0-2 and 7+, SFLT/SMSK
  * fields 0-2. Returns an unsigned 32-bit integer, or null when the token
  * is not a number in the original's syntax.
  */
@@ -71,20 +71,20 @@ export function parseNumber(token: string): number | null {
   if (typeof token !== 'string') return null;
   const n = token.length;
   if (n >= 2 && token.charCodeAt(0) === 0x30 && (token.charCodeAt(1) | 0x20) === 0x78 /* x */) {
-    // Arguments keep their case in our server (DESIGN D10), so "0X" counts too.
+    // Arguments keep their case in our server (design.md D10), so "0X" counts too.
     let v = 0;
     for (let i = 2; i < n; i++) {
       const d = hexDigit(token.charCodeAt(i));
       if (d < 0) return null;
       v = (v * 16 + d) % TWO_32;
     }
-    return v; // "0x" alone is 0 (spec §3.2)
+    return v; // "0x" alone is 0 (protocol §3.2)
   }
   return signedDecimalMod32(token);
 }
 
 /**
- * Parse the RETR count (spec §2.2): "%u" then nothing trailing. Decimal
+ * Parse the RETR count (protocol §2.2): "%u" then nothing trailing. Decimal
  * only, optional sign, wraps modulo 2^32 ("-1" = 4294967295). "0x5" is
  * rejected because %u reads "0" and "x5" is left over.
  */

@@ -1,5 +1,5 @@
 // The SEND argument -> one CAN frame, exactly as uvscpd parses it
-// (spec §3.1 syntax, §3.2 numbers, §3.5 mapping). Pure; never throws.
+// (protocol §3.1 syntax, §3.2 numbers, §3.5 mapping). Pure; never throws.
 
 import type { Guid } from './guid.js';
 import { GUID_SIZE } from './guid.js';
@@ -24,8 +24,8 @@ const MAX_CLASS = 1023;
 export const HEAD_FRAME_VERSION_NS = 0x0100;
 
 /**
- * Parse `head,class,type,obid,datetime,timestamp,GUID[,d1,...]` (spec §3.1)
- * into a 29-bit CAN id (nickname always 0, spec §3.5) and the payload.
+ * Parse `head,class,type,obid,datetime,timestamp,GUID[,d1,...]` (protocol §3.1)
+ * into a 29-bit CAN id (nickname always 0, protocol §3.5) and the payload.
  *
  * - Split on ',' only; empty fields count; ONE trailing ',' is ignored.
  * - At least 7 fields. Fields 3..6 (obid, datetime, timestamp, GUID) are
@@ -79,7 +79,7 @@ export function parseSendEvent(text: string, connectionGuid: Guid): SendParseRes
       } else {
         if (v > 255) return FAIL;
         if (proxy && dataCount < GUID_SIZE) {
-          // Compared as numbers with the connection GUID (spec §3.1).
+          // Compared as numbers with the connection GUID (protocol §3.1).
           if (v !== (connectionGuid[dataCount] ?? 0)) return FAIL;
         } else {
           if (payloadLength >= VSCP_LEVEL1_MAX_DATA) return FAIL;
@@ -88,7 +88,7 @@ export function parseSendEvent(text: string, connectionGuid: Guid): SendParseRes
         dataCount++;
       }
     }
-    // fields 3..6: not parsed (spec §3.1)
+    // fields 3..6: not parsed (protocol §3.1)
 
     fieldIndex++;
     if (stop >= end) break;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI stage "ARM cross builds + qemu smoke" (issue 7). Run from .ci/run after `npm ci`.
+# CI stage "ARM cross builds + qemu smoke" (docs/appliance.md). Run from .ci/run after `npm ci`.
 #   1. host packages (scripts/cross/install-deps.sh: cross g++, qemu-user, cmake, file, binutils)
 #   2. ARM sysroots under .cross/ (cached: a warm run needs no network)
 #   3. TypeScript -> dist/ (the smoke test and the cross test suite run from there)

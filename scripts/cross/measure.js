@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Resource figures for the README ("Building for an appliance"): start-to-listening time and resident memory of
+// Resource figures for docs/appliance.md ("Resource figures"): start-to-listening time and resident memory of
 //   node bin/uvscpd.js -s -c virtual -i 127.0.0.1 -p <port>
 // idle and with 5 connected clients (each got the banner and answered a NOOP).
 //

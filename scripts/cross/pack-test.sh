@@ -3,7 +3,7 @@
 #
 #   1. npm pack (dist/ and prebuilds/ must exist: npx tsc; scripts/cross/prebuild.sh). If
 #      package.json has no "install" script yet, the proposed one is applied to a staging copy
-#      (README "Building for an appliance"): "install": "node scripts/install.js", and
+#      (docs/appliance.md): "install": "node scripts/install.js", and
 #      "scripts/install.js" in "files".
 #   2. npm install <tarball> in .cross/pack/app with PATH = a directory of symlinks to node,
 #      npm, sh and basic tools only (no cc, gcc, g++, c++, make, cmake, python3), HOME empty

@@ -1,4 +1,4 @@
-// systemd/uvscpd.service: the settings the README promises, and
+// systemd/uvscpd.service: the settings docs/operations.md promises, and
 // `systemd-analyze verify` when systemd's tools are installed.
 
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Cross builds of the addon for ARM appliances (issue 7), checked on an x86_64 Debian host.
+// Cross builds of the addon for ARM appliances (docs/appliance.md), checked on an x86_64 Debian host.
 //
 // For linux-arm64 and linux-armhf, with both cmake-js (cmake/toolchain-<arch>.cmake) and
 // node-gyp, through scripts/cross/build.sh:

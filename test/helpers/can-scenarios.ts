@@ -1,4 +1,4 @@
-// The CAN conformance scenarios (spec §9 #61–#72, #78–#82, #84, #95, #99),
+// The CAN conformance scenarios (protocol §9 #61–#72, #78–#82, #84, #95, #99),
 // written once and run against any bus: the VirtualCanBus in
 // test/protocol/can.test.ts, SocketCAN on vcan in test/socketcan/server-can.test.ts.
 // Each scenario starts its own server on the rig's bus and checks what
@@ -52,7 +52,7 @@ export interface CanScenario {
 
 const ZERO_PREFIX = '0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:';
 
-/** Split an event line (spec §3.4) into named fields. */
+/** Split an event line (protocol §3.4) into named fields. */
 export function parseEventLine(line: string): { head: number; cls: number; type: number; obid: string; datetime: string; timestamp: string; guid: string; data: number[] } {
   const f = line.split(',');
   assert.ok(f.length >= 7, `event line has 7+ fields: ${line}`);
@@ -213,7 +213,7 @@ export const CAN_SCENARIOS: readonly CanScenario[] = [
         );
         // What the driver keeps: everything whose obid is not its sending connection's CHID.
         assert.deepEqual(events.filter((e) => e.obid !== chid).map((e) => e.data[0]).sort(), [2, 3]);
-        // The sender itself never gets its own frames back (spec §4.4), but gets the others'.
+        // The sender itself never gets its own frames back (protocol §4.4), but gets the others'.
         await waitForCdta(sender, 2);
         await sleep(rig.quietMs);
         const got = (await sender.command('retr 5')).slice(0, -1).map(parseEventLine);
@@ -400,7 +400,7 @@ export const CAN_SCENARIOS: readonly CanScenario[] = [
     },
   },
   {
-    title: '§9 #99 / DESIGN "Interface down": link down -> CAN Disconnected - bye! and close; down at connect -> banner then bye; back up -> new sessions work',
+    title: '§9 #99 / design.md "Interface down": link down -> CAN Disconnected - bye! and close; down at connect -> banner then bye; back up -> new sessions work',
     needsLinkControl: true,
     async run(rig) {
       await withServer(rig, async (s) => {

@@ -139,7 +139,7 @@ export class TestClient {
 
   /**
    * Next line, without its CRLF. Rejects if a line ends in a bare LF
-   * (every server line must end in CRLF, spec §9 #7).
+   * (every server line must end in CRLF, protocol §9 #7).
    */
   async readLine(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<string> {
     await this.waitFor(() => this.received.indexOf(0x0a, this.consumed) >= 0, 'a line', timeoutMs);

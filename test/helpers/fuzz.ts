@@ -1,6 +1,6 @@
-// Robustness helpers (issue 6): a seeded PRNG, input generators and
+// Robustness helpers: a seeded PRNG, input generators and
 // mutators seeded from the real command set, an independent model of the
-// line framing and of the replies the spec promises (the fuzz oracle), a
+// line framing and of the replies docs/protocol.md promises (the fuzz oracle), a
 // CanBus decorator that counts open CAN sockets, and small measurement
 // helpers (descriptors, heap after GC).
 //
@@ -137,7 +137,7 @@ const FILTER_EXAMPLES = [
 const NUMBERS = ['0', '1', '7', '8', '255', '256', '511', '512', '1023', '1024', '-1', '+2', '-0', '4294967295', '4294967296', '0x', '0xff', '0XfF', '010', 'ff', '1e3', '3x', '0x5', ''];
 
 /**
- * Example argument lists per command word (spec §2.2). Words not listed get
+ * Example argument lists per command word (protocol §2.2). Words not listed get
  * no arguments. `quit` and `rcvloop` are included: the stream generator
  * decides what may be sent.
  */
@@ -325,7 +325,7 @@ export class FramingModel {
   }
 }
 
-/** Argument counts per command word, from spec §2.2 and DESIGN D12 (help, info, aliases). */
+/** Argument counts per command word, from protocol §2.2 and design.md D12 (help, info, aliases). */
 export const SPEC_ARG_COUNTS: Readonly<Record<string, readonly [number, number]>> = Object.freeze({
   '+': [0, 0],
   noop: [0, 0],
@@ -366,7 +366,7 @@ export const SPEC_ARG_COUNTS: Readonly<Record<string, readonly [number, number]>
   interface: [1, 9],
 });
 
-/** What the spec promises for one line: the allowed status-line texts, and what the line does. */
+/** What docs/protocol.md promises for one line: the allowed status-line texts, and what the line does. */
 export interface Expectation {
   /** Allowed texts of the line's one terminal status line. */
   status: readonly string[];
@@ -378,14 +378,14 @@ export interface Expectation {
   effect: 'plain' | 'quit' | 'closeNow' | 'loop';
 }
 
-/** The server's configuration as far as replies depend on it (spec §7, DESIGN "Auth"). */
+/** The server's configuration as far as replies depend on it (protocol §7, design.md "Auth"). */
 export interface ModelConfig {
   user?: string;
   password?: string;
   requireLogin?: boolean;
 }
 
-/** Usable before login when it is enforced (DESIGN "Auth"), `+` included. */
+/** Usable before login when it is enforced (design.md "Auth"), `+` included. */
 const BEFORE_LOGIN = new Set(['+', 'user', 'pass', 'noop', 'quit', 'help', 'vers', 'version']);
 const NEED_LOGIN = '-OK - Need to log in to perform this command.';
 const ANY_RETR = ['+OK', '-OK - No event(s) available', '-OK'];
@@ -394,7 +394,7 @@ function tokens(line: string): string[] {
   return line.split(' ').filter((t) => t.length > 0).slice(0, 10);
 }
 
-/** The session model: framing, the `+` history (spec §1.5), login state (spec §7, DESIGN "Auth"). */
+/** The session model: framing, the `+` history (protocol §1.5), login state (protocol §7, design.md "Auth"). */
 export class SessionModel {
   framing = new FramingModel();
   history: string | null = null;
@@ -575,7 +575,7 @@ export function checkStatuses(received: readonly string[], expected: readonly Ex
   const k = received.length - n;
   const firstMismatch = (): string => {
     for (let i = 0; i < Math.min(n, received.length); i++) {
-      if (!expected[i]!.status.includes(received[i]!)) return `line ${i}: got ${JSON.stringify(received[i])}, spec allows ${JSON.stringify(expected[i]!.status)}`;
+      if (!expected[i]!.status.includes(received[i]!)) return `line ${i}: got ${JSON.stringify(received[i])}, protocol allows ${JSON.stringify(expected[i]!.status)}`;
     }
     return '';
   };
@@ -597,7 +597,7 @@ export function checkStatuses(received: readonly string[], expected: readonly Ex
   return can[k] ? null : `no placement of ${k} keep-alive(s) matches; ${firstMismatch()}`;
 }
 
-/** Whether a server line is a status line (spec §1.4). */
+/** Whether a server line is a status line (protocol §1.4). */
 export function isStatusLine(line: string): boolean {
   return line.startsWith('+OK') || line.startsWith('-OK');
 }

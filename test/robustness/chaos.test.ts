@@ -1,4 +1,4 @@
-// Issue 6: everything at once, seeded. Many connections send fuzz input
+// Everything at once, seeded. Many connections send fuzz input
 // and misbehave at random (reset mid-stream, destroy, half-close, stop
 // reading, rcvloop) while frames are injected, the CAN TX queue stalls and
 // the interface goes down and up. Oracle: invariants. The server never

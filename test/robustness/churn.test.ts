@@ -1,4 +1,4 @@
-// Issue 6, part 4: churn (spec §9 #101, DESIGN D5). 5,000 connect /
+// Churn leaves nothing behind (protocol §9 #101, design.md D5). 5,000 connect /
 // command / quit cycles and 2,000 abrupt disconnects of several kinds
 // leave no descriptor, no CAN socket and no memory behind, and the daemon
 // keeps serving. The server runs in this process: /proc/self/fd is its

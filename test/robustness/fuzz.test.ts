@@ -1,10 +1,10 @@
-// Issue 6, part 1: a seeded fuzzer drives the real server over TCP.
+// A seeded fuzzer drives the real server over TCP.
 //
 // At least FUZZ_INPUTS (default 100,000) inputs per run, random and
 // mutation-based, seeded from COMMAND_WORDS and valid SEND/SFLT/GUID
-// examples, pipelined over several connections. Oracle (spec §1.3-§1.6,
-// §2.2, DESIGN D2/D3/D12): every complete line gets exactly one terminal
-// status line, in order, with a text the spec allows for it (computed by
+// examples, pipelined over several connections. Oracle (protocol §1.3-§1.6,
+// §2.2, design.md D2/D3/D12): every complete line gets exactly one terminal
+// status line, in order, with a text docs/protocol.md allows for it (computed by
 // an independent model of framing, `+` history and argument counts);
 // non-status lines never look like status lines; every line ends in CRLF;
 // the session closes after `quit` (or after the answers to a half-close).
@@ -92,7 +92,7 @@ function runConnection(port: number, rng: Rng, pieces: Buffer[], halfClose: bool
   });
 }
 
-test(`fuzz: ${INPUTS} generated inputs over ${CONNECTIONS} pipelined connections; every line answered exactly as the spec says`, { timeout: 170_000 }, async (t) => {
+test(`fuzz: ${INPUTS} generated inputs over ${CONNECTIONS} pipelined connections; every line answered exactly as docs/protocol.md says`, { timeout: 170_000 }, async (t) => {
   t.diagnostic(`FUZZ_SEED=${SEED} FUZZ_INPUTS=${INPUTS}`);
   const bus = new CountingBus(new VirtualCanBus({ interfaces: ['vcan0'] }));
   const CREDS = ['Operator7', 'S3cret-Fuzz'] as const;

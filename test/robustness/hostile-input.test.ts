@@ -1,7 +1,7 @@
-// Issue 6, part 2: bad input over TCP. Huge lines, NUL and high bytes, one
+// Bad input over TCP gets a clear reply, never a crash. Huge lines, NUL and high bytes, one
 // byte per segment, 10,000 commands in one write, half-open and silent
 // clients, huge RETR counts, and SEND floods into a full CAN TX queue
-// (spec §1.3, §1.6, §2.2; DESIGN D11, "Limits").
+// (protocol §1.3, §1.6, §2.2; design.md D11, "Limits").
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -62,7 +62,7 @@ test('10 MB without a newline: no output, server memory stays O(line limit), the
   }
 });
 
-test('NUL, control and high bytes: every byte value inside `noop<b>` is handled as spec §1.3 / D11 says', T, async () => {
+test('NUL, control and high bytes: every byte value inside `noop<b>` is handled as protocol §1.3 / D11 says', T, async () => {
   const s = await startServer();
   try {
     const c = await s.client();
@@ -196,7 +196,7 @@ test('RETR with huge counts (4294967295, -1, 4294967296, 20 digits) answers at o
     assert.equal(huge.at(-1), '-OK - No event(s) available');
     assert.deepEqual(huge.slice(0, 3).map((l) => l.split(',').at(-1)), ['0', '1', '2']);
     assert.deepEqual(await c.command('retr -1', 2000), ['-OK - No event(s) available']);
-    assert.deepEqual(await c.command('retr 4294967296', 2000), ['+OK'], '2^32 wraps to 0 (spec §2.2)');
+    assert.deepEqual(await c.command('retr 4294967296', 2000), ['+OK'], '2^32 wraps to 0 (protocol §2.2)');
     const twenty = await c.command('retr 99999999999999999999', 2000);
     assert.equal(twenty.length, 1);
     assert.ok(['+OK', '-OK', '-OK - No event(s) available'].includes(twenty[0]!), twenty[0]);
@@ -233,7 +233,7 @@ test('SEND flood into a full CAN TX queue: one reply per SEND, failures say so, 
     await until(() => onBus >= ok, 5000, `${ok} frames on the bus (saw ${onBus})`);
     await sleep(50);
     assert.equal(onBus, ok, 'every +OK is a frame on the bus, and only those');
-    assert.deepEqual(await c.command('stat'), [`0,0,0,0,0,${total * 7},${total}`, '+OK'], 'failed writes are counted too (spec §2.2)');
+    assert.deepEqual(await c.command('stat'), [`0,0,0,0,0,${total * 7},${total}`, '+OK'], 'failed writes are counted too (protocol §2.2)');
     await c.expectSilence(50);
   } finally {
     listener.close();

@@ -1,4 +1,4 @@
-// Issue 6, part 3: slow and dead readers (DESIGN "Slow readers", D4).
+// Slow and dead readers cost other sessions nothing (design.md "Slow readers", D4).
 // A looping client that stops reading during a flood is bounded in memory
 // and its drops are counted exactly; a healthy looping client loses
 // nothing; a client that resets mid-reply ends only its own session.

@@ -1,4 +1,4 @@
-// Issue 6, part 8: security (DESIGN "Auth"). A warning when listening on a
+// Security (design.md "Auth"). A warning when listening on a
 // non-loopback address without enforced credentials; with requireLogin,
 // nothing but user, pass, noop, quit, help, vers/version and `+` works
 // before login (every word of COMMAND_WORDS tried) and a wrong password

@@ -1,4 +1,4 @@
-// Issue 6, part 7: SIGTERM during a flood (spec §8.3, §9 #98). The real
+// SIGTERM during a flood still stops cleanly (protocol §8.3, §9 #98). The real
 // CLI (`node bin/uvscpd.js -s -c virtual`) with five clients in rcvloop
 // SENDing as fast as they can (on the virtual bus every SEND reaches the
 // four others): SIGTERM -> exit status 0 within 2 s, every client closed,

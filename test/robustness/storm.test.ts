@@ -1,4 +1,4 @@
-// Issue 6, part 6: a connection storm against the client limit (DESIGN
+// A connection storm against the client limit (design.md
 // "Limits"). 200 simultaneous connects: each refused client gets exactly
 // `-OK - Max number of clients connected.` and is closed; admitted clients
 // keep working during and after the storm.

@@ -1,4 +1,4 @@
-// The server's CAN scenarios (spec §9 #61–#72, #76–#82, #84, #95, #99) on real
+// The server's CAN scenarios (protocol §9 #61–#72, #76–#82, #84, #95, #99) on real
 // SocketCAN: the sessions use the native binding (SocketCanBus) on vcan; the
 // independent injector is can-utils `cansend`, the independent observer is
 // `candump -L`. The same scenarios run on the VirtualCanBus in

@@ -1,6 +1,6 @@
 // Server lifecycle against the real SocketCAN binding on vcan: interface
 // errors with the kernel's own errno texts, interface removal, descriptor
-// leaks (spec §9 #2, #99, #101; DESIGN D5). Needs root and vcan (the CAN guest).
+// leaks (protocol §9 #2, #99, #101; design.md D5). Needs root and vcan (the CAN guest).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

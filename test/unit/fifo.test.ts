@@ -1,4 +1,4 @@
-// Unit tests of the bounded FIFO (spec §4.2, DESIGN D1).
+// Unit tests of the bounded FIFO (protocol §4.2, design.md D1).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Unit tests of the line framer (spec §1.3, DESIGN D11).
+// Unit tests of the line framer (protocol §1.3, design.md D11).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

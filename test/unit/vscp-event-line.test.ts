@@ -1,4 +1,4 @@
-// Event line formatting, the hot path (spec §3.4, §3.6).
+// Event line formatting, the hot path (protocol §3.4, §3.6).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -15,7 +15,7 @@ const ZP = formatGuidPrefix(zeroGuid());
 const RX_MS = 1608410933123;
 const RX_US = 1608410933123456;
 
-test('§3.4: the verified spec example, byte for byte', () => {
+test('§3.4: the verified protocol example, byte for byte', () => {
   const id = (EFF | (3 << 26) | (1 << 25) | (20 << 16) | (3 << 8) | 0x0a) >>> 0;
   assert.equal(
     formatEventLine(id, Uint8Array.from([0x00, 0x01, 0x23]), 0, 3, RX_US, RX_MS, ZP),

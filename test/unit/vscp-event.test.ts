@@ -1,4 +1,4 @@
-// Event model: parseEventLine / formatEvent / canFrameToEvent (spec §3.4, §3.6).
+// Event model: parseEventLine / formatEvent / canFrameToEvent (protocol §3.4, §3.6).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../helpers/fuzz.js';
@@ -25,7 +25,7 @@ const prng = (seed: number): (() => number) => {
   return () => rng.float();
 };
 
-test('§3.4: the spec example line parses into its fields', () => {
+test('§3.4: the protocol example line parses into its fields', () => {
   const e = parseEventLine(SPEC_LINE + '\r\n');
   assert.ok(e);
   const g = zeroGuid();
@@ -106,7 +106,7 @@ test('§3.4: malformed lines give null, never throw', () => {
   for (const t of [undefined, null, 7, {}] as unknown as string[]) assert.equal(parseEventLine(t), null);
 });
 
-test('§3.6: canFrameToEvent: spec example, GUID byte 15 = nickname, data copied', () => {
+test('§3.6: canFrameToEvent: protocol example, GUID byte 15 = nickname, data copied', () => {
   const conn = parseGuid('FF:EE:DD:CC:BB:AA:99:88:77:66:55:44:33:22:11:00');
   assert.ok(conn);
   const data = Uint8Array.from([0, 1, 0x23]);

@@ -1,4 +1,4 @@
-// SFLT / SMSK arguments (spec §2.2).
+// SFLT / SMSK arguments (protocol §2.2).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseFilterArgument, vscpToCanId } from '../../lib/vscp/index.js';

@@ -1,4 +1,4 @@
-// GUID text (spec §3.3).
+// GUID text (protocol §3.3).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {

@@ -1,4 +1,4 @@
-// CAN4VSCP identifier mapping (spec §3.5, §3.6).
+// CAN4VSCP identifier mapping (protocol §3.5, §3.6).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -14,7 +14,7 @@ const EFF = 0x80000000;
 const RTR = 0x40000000;
 const ERR = 0x20000000;
 
-test('§3.5: spec examples map to the verified ids (EFF flag is the CAN layer\'s)', () => {
+test('§3.5: protocol examples map to the verified ids (EFF flag is the CAN layer\'s)', () => {
   assert.equal(vscpToCanId(255, 20, 3), 0x1e140300); // 0x9E140300 with EFF
   assert.equal(vscpToCanId(0xe0, 0x1ff, 0xff), 0x1dffff00); // 0x9DFFFF00
   assert.equal(vscpToCanId(96, 20, 9), 0x0c140900); // 0x8C140900 (class 532 - 512)

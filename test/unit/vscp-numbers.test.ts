@@ -1,4 +1,4 @@
-// Number syntax (spec §3.2) and the RETR count (spec §2.2).
+// Number syntax (protocol §3.2) and the RETR count (protocol §2.2).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../helpers/fuzz.js';
@@ -42,7 +42,7 @@ test('§3.2: leading zeros stay decimal (010 = 10)', () => {
   assert.equal(parseNumber('09'), 9);
 });
 
-test('§3.2: 0x hex, either case of prefix and digits (DESIGN D10 keeps case)', () => {
+test('§3.2: 0x hex, either case of prefix and digits (design.md D10 keeps case)', () => {
   assert.equal(parseNumber('0x1F'), 31);
   assert.equal(parseNumber('0XfF'), 255);
   assert.equal(parseNumber('0xff'), 255);

@@ -1,8 +1,8 @@
-// Property tests of the VSCP codec (issue 6, part 1): the parsers never
+// Property tests of the VSCP codec: the parsers never
 // throw on arbitrary input, and the formats round-trip:
 //   formatEvent(parseEventLine(x)) == x for canonical lines,
 //   CAN frame -> event line -> parseEventLine == canFrameToEvent,
-//   parseSendEvent(formatEvent(e)) agrees with the CAN mapping (spec §3.5/§3.6),
+//   parseSendEvent(formatEvent(e)) agrees with the CAN mapping (protocol §3.5/§3.6),
 //   parseGuid(formatGuid(g)) == g.
 // Seeded: FUZZ_SEED=<printed seed> replays a run; FUZZ_PROP_RUNS changes the count.
 
@@ -127,7 +127,7 @@ test('formatEvent -> parseEventLine -> formatEvent is the identity on canonical 
   }
 });
 
-test('CAN frame -> event line -> parseEventLine gives canFrameToEvent, with the spec §3.4 field mapping', () => {
+test('CAN frame -> event line -> parseEventLine gives canFrameToEvent, with the protocol §3.4 field mapping', () => {
   for (let i = 0; i < RUNS; i++) {
     const id29 = rng.next() & 0x1fffffff;
     const rawId = (EFF | id29) >>> 0;
@@ -172,13 +172,13 @@ test('parseSendEvent on formatted events agrees with the CAN mapping (received e
     assert.ok(sentProxy.ok, where(i, proxy));
     assert.equal(sentProxy.id, (id29 & 0x1fffff00) >>> 0);
     assert.deepEqual(sentProxy.data, data);
-    // Any head: bits 7..5 priority, bit 4 hard-coded, bits 3..0 dropped (spec §3.5).
+    // Any head: bits 7..5 priority, bit 4 hard-coded, bits 3..0 dropped (protocol §3.5).
     const head = rng.int(256);
     const withHead = parseSendEvent(formatEvent({ ...e, head }), connGuid);
     assert.ok(withHead.ok);
     assert.equal(withHead.id, vscpToCanId(head, e.vscpClass, e.vscpType, 0));
     assert.equal(withHead.id >>> 25, head >>> 4);
-    // A 9th data byte is a format error (spec §3.1).
+    // A 9th data byte is a format error (protocol §3.1).
     if (data.length === 8) assert.equal(parseSendEvent(text + ',1', connGuid).ok, false);
   }
 });

@@ -1,4 +1,4 @@
-// SEND argument parsing and CAN mapping (spec §3.1, §3.2, §3.5).
+// SEND argument parsing and CAN mapping (protocol §3.1, §3.2, §3.5).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SendParseResult } from '../../lib/vscp/index.js';
