@@ -45,6 +45,10 @@ export class StartupWarnings implements Logger {
     this.terminal = undefined;
   }
 
+  get debugEnabled(): boolean {
+    return this.log.debugEnabled !== false;
+  }
+
   debug(msg: string): void {
     this.log.debug(msg);
   }
@@ -72,9 +76,11 @@ export function oneLine(msg: string): string {
 
 abstract class LevelLogger implements Logger {
   private readonly threshold: number;
+  readonly debugEnabled: boolean;
 
   constructor(level: LogLevel) {
     this.threshold = RANK[level];
+    this.debugEnabled = this.threshold >= RANK.debug;
   }
 
   protected abstract emit(level: LogLevel, msg: string): void;

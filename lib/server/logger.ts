@@ -3,6 +3,11 @@
 // Never given a password (design.md "Auth").
 
 export interface Logger {
+  /**
+   * false: debug() discards everything, so the server does not even build
+   * its per-command debug lines. Read once, when the server is created.
+   */
+  readonly debugEnabled?: boolean;
   debug(msg: string): void;
   info(msg: string): void;
   warn(msg: string): void;
@@ -14,4 +19,4 @@ function ignore(_msg: string): void {
 }
 
 /** Discards everything: the default. */
-export const silentLogger: Logger = Object.freeze({ debug: ignore, info: ignore, warn: ignore, error: ignore });
+export const silentLogger: Logger = Object.freeze({ debugEnabled: false, debug: ignore, info: ignore, warn: ignore, error: ignore });

@@ -176,6 +176,7 @@ export class VscpServer extends EventEmitter {
       facts,
       bus: this.bus,
       logger: this.logger,
+      logCommands: this.logger.debugEnabled !== false,
       initialGuid: this.guid,
       fifoSize,
       idleTimeoutMs,

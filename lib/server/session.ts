@@ -16,6 +16,7 @@ import { formatEventLine, isVscpFrame } from '../vscp/index.js';
 import type { CommandReply, ServerFacts, SessionHooks } from './commands.js';
 import { REPLY_LINE_TOO_LONG, SessionState, executeLine } from './commands.js';
 import { LineSplitter } from './lines.js';
+import { ReplyOrder } from './reply-order.js';
 import type { FramedLine } from './lines.js';
 import type { Logger } from './logger.js';
 import type { FrameOrigins } from './origins.js';
@@ -36,6 +37,7 @@ const END_GRACE_MS = 2000;
 const CAN_DISCONNECTED = '-OK - CAN Disconnected - bye!' + CRLF;
 const IDLE_TIMEOUT = '-OK - Idle timeout - bye!' + CRLF;
 const KEEPALIVE = '+OK' + CRLF;
+const SEND_FAILED = '-OK - problem when writing to CAN socket' + CRLF;
 
 /** strerror texts for the errors opening a CAN socket can give (protocol §1.2 shows `No such device`). */
 const ERRNO_TEXT: Readonly<Record<string, string>> = {
@@ -55,6 +57,29 @@ const ERRNO_TEXT: Readonly<Record<string, string>> = {
   ENAMETOOLONG: 'File name too long',
   EADDRNOTAVAIL: 'Cannot assign requested address',
 };
+
+/** Longest debug text of one command, and of its status within it. */
+const MAX_COMMAND_LOG = 120;
+const MAX_STATUS_LOG = 60;
+
+/**
+ * `<command line> -> <status>` for the debug log: `+OK`, or the whole `-OK - ...`
+ * line. The PASS argument is never shown (design.md "Auth"); a long line is cut
+ * so that the whole text stays within MAX_COMMAND_LOG characters.
+ */
+export function commandLogText(line: string, replyText: string): string {
+  // The status is the reply's last line; data lines (VERS, INFO, RETR) come before it.
+  const body = replyText.endsWith(CRLF) ? replyText.slice(0, -CRLF.length) : replyText;
+  const last = body.lastIndexOf(CRLF);
+  let status = last < 0 ? body : body.slice(last + CRLF.length);
+  status = status.startsWith('+OK') ? '+OK' : status.slice(0, MAX_STATUS_LOG);
+  let shown = line.trim();
+  // Anything after a leading "pass" is masked, typos (pass<0xA0>secret) included.
+  if (shown.length > 4 && shown.slice(0, 4).toLowerCase() === 'pass') shown = shown.slice(0, 4) + ' ***';
+  const room = MAX_COMMAND_LOG - status.length - 4;
+  if (shown.length > room) shown = shown.slice(0, room - 3) + '...';
+  return `${shown} -> ${status}`;
+}
 
 /** The text after `error: ` in `-OK - interface [<if>] error: ...`. */
 export function errorText(err: unknown): string {
@@ -85,6 +110,8 @@ export interface SessionHost {
   readonly facts: ServerFacts;
   readonly bus: CanBus;
   readonly logger: Logger;
+  /** Log each command and its status at debug level (false when the logger discards debug). */
+  readonly logCommands: boolean;
   readonly initialGuid: Guid;
   readonly fifoSize: number;
   readonly idleTimeoutMs: number;
@@ -104,22 +131,17 @@ export interface SessionHost {
   sessionClosed(session: Session): void;
 }
 
-/** A reply slot in command order: null text while its SEND is unfinished; `end` closes the session there. */
-interface OutputSlot {
-  text: string | null;
-  end?: string;
-}
-
 export class Session {
   readonly info: SessionInfo;
   readonly state: SessionState;
   private can: CanSocket | null = null;
   private readonly splitter = new LineSplitter();
-  /** Output waiting behind an unfinished SEND, in order. Empty almost always. */
-  private readonly pending: OutputSlot[] = [];
-  private pendingBytes = 0;
-  /** A flushPending is queued for the end of this microtask run: replies settled together leave in one write. */
-  private flushQueued = false;
+  /** Replies in command order: output waits behind an unfinished SEND. */
+  private readonly replies: ReplyOrder = new ReplyOrder({
+    write: (text) => this.write(text),
+    end: (reason) => this.end(reason, false),
+    drained: () => this.maybeResumeInput(),
+  });
   /**
    * rcvloop lines received in this JS turn, not yet written: the reactor hands
    * JS several batches at once (one 'frames' event each), and they leave in ONE
@@ -131,10 +153,6 @@ export class Session {
     if (text === '') return;
     this.events = '';
     if (!this.ending) this.output(text);
-  };
-  private readonly flushQueuedPending = (): void => {
-    this.flushQueued = false;
-    if (!this.ending) this.flushPending();
   };
   private inputStopped = false;
   /** Complete lines not yet run, one array per input chunk (design.md "Slow readers"); almost always empty. */
@@ -266,6 +284,7 @@ export class Session {
           const line = lines[this.backlogIndex++]!;
           const result = line.overlong ? REPLY_LINE_TOO_LONG : executeLine(this.state, line.text);
           this.emitReply(result);
+          if (this.host.logCommands) this.logCommand(line.overlong ? '(line too long)' : line.text, result);
           if (!(result instanceof Promise) && result.close !== undefined) {
             if (result.close === 'now') {
               this.stopInput();
@@ -313,7 +332,7 @@ export class Session {
 
   /** Unsent output (or replies held behind a SEND) above which no more lines are run. */
   private outputFull(): boolean {
-    return this.socket.writableLength + this.pendingBytes > SLOW_READER_HIGH_WATER || this.pending.length > MAX_QUEUED_REPLIES;
+    return this.socket.writableLength + this.replies.bytes > SLOW_READER_HIGH_WATER || this.replies.length > MAX_QUEUED_REPLIES;
   }
 
   private maybePauseInput(): void {
@@ -325,6 +344,13 @@ export class Session {
     if (this.inputStopped || this.ending || this.outputFull()) return;
     if (this.backlog.length > 0) this.runBacklog();
     if (!this.inputStopped && !this.ending && this.backlog.length === 0 && !this.outputFull() && this.socket.isPaused()) this.socket.resume();
+  }
+
+  /** Debug log: the command and its status line, once the reply is known. */
+  private logCommand(line: string, result: CommandReply | Promise<CommandReply>): void {
+    const log = (text: string): void => this.host.logger.debug(`session ${this.info.id}: ${commandLogText(line, text)}`);
+    if (!(result instanceof Promise)) log(result.text);
+    else result.then((r) => log(r.text), () => log(SEND_FAILED));
   }
 
   // ---- ordered output ------------------------------------------------------
@@ -340,27 +366,12 @@ export class Session {
       return;
     }
     if (this.events !== '') this.flushEvents(); // events received before this command go first
-    const slot: OutputSlot = { text: null };
-    this.pending.push(slot);
+    const replies = this.replies;
+    const slot = replies.hold();
     result.then(
-      (r) => this.fillSlot(slot, r.text),
-      () => this.fillSlot(slot, '-OK - problem when writing to CAN socket' + CRLF),
+      (r) => replies.fill(slot, r.text),
+      () => replies.fill(slot, SEND_FAILED),
     );
-  }
-
-  private fillSlot(slot: OutputSlot, text: string): void {
-    if (this.ending) return;
-    slot.text = text;
-    this.pendingBytes += text.length;
-    if (this.pending.length === 1) {
-      // The only reply waiting (SEND 1 deep): out now, no extra hop.
-      this.flushPending();
-      return;
-    }
-    // SENDs settled by one sendmmsg resolve in one microtask run: answer them in ONE write.
-    if (this.flushQueued) return;
-    this.flushQueued = true;
-    queueMicrotask(this.flushQueuedPending);
   }
 
   /** Text that keeps its place behind any unfinished reply. */
@@ -369,34 +380,12 @@ export class Session {
       text = this.events + text; // received before this output was made
       this.events = '';
     }
-    if (this.pending.length === 0) {
-      this.write(text);
-    } else {
-      this.pending.push({ text });
-      this.pendingBytes += text.length;
-    }
-  }
-
-  private flushPending(): void {
-    let text = '';
-    while (this.pending.length > 0 && this.pending[0]!.text !== null) {
-      const slot = this.pending.shift()!;
-      this.pendingBytes -= slot.text!.length;
-      if (slot.end !== undefined) {
-        this.write(text);
-        this.end(slot.end, false);
-        return;
-      }
-      text += slot.text;
-    }
-    this.write(text);
-    this.maybeResumeInput();
+    this.replies.output(text);
   }
 
   /** Close once everything queued so far is written. */
   private endAfterOutput(reason: string): void {
-    if (this.pending.length === 0) this.end(reason, false);
-    else this.pending.push({ text: '', end: reason });
+    this.replies.endAfterOutput(reason);
   }
 
   // ---- CAN -----------------------------------------------------------------
@@ -467,7 +456,7 @@ export class Session {
    * and the daemon's time goes to the clients that read. 'drain' resumes it.
    */
   private pushEvents(text: string, lines: number): void {
-    if (this.socket.writableLength + this.pendingBytes + this.events.length > SLOW_READER_HIGH_WATER) {
+    if (this.socket.writableLength + this.replies.bytes + this.events.length > SLOW_READER_HIGH_WATER) {
       this.state.slowReaderDrops += lines;
       this.stopReadingCan();
       return;
@@ -493,19 +482,10 @@ export class Session {
     this.host.logger.warn(`session ${this.info.id}: CAN socket error on ${this.host.facts.canInterface}: ${err.code ?? err.message}`);
     // protocol §1.6: tell the client and close. Replies already known go first; unfinished ones cannot finish.
     this.stopInput();
-    let text = '';
-    let whole = true;
-    for (const slot of this.pending) {
-      if (slot.text === null || slot.end !== undefined) {
-        whole = false;
-        break;
-      }
-      text += slot.text;
-    }
-    if (whole) text += this.events; // events not yet written came after every reply
+    const settled = this.replies.takeSettled();
+    let text = settled.text;
+    if (settled.whole) text += this.events; // events not yet written came after every reply
     this.events = '';
-    this.pending.length = 0;
-    this.pendingBytes = 0;
     this.write(text + CAN_DISCONNECTED);
     this.end(`CAN error: ${err.code ?? err.message}`, false);
   }
@@ -546,7 +526,7 @@ export class Session {
     ) {
       this.lastKeepAliveAt = now;
       // A peer that is not reading does not need keep-alives piling up.
-      if (this.socket.writableLength + this.pendingBytes <= SLOW_READER_HIGH_WATER) this.output(KEEPALIVE);
+      if (this.socket.writableLength + this.replies.bytes <= SLOW_READER_HIGH_WATER) this.output(KEEPALIVE);
     }
   }
 
@@ -561,8 +541,7 @@ export class Session {
       this.endReason = reason;
       this.stopInput();
       this.closeCan();
-      this.pending.length = 0;
-      this.pendingBytes = 0;
+      this.replies.discard();
       this.events = '';
       this.host.sessionEnded(this, reason);
     }
