@@ -218,28 +218,53 @@ function setFilterPart(which: 'id' | 'mask'): Handler {
   };
 }
 
+/** What USER and PASS say; everything else about them is the same steps (design.md "Auth"). */
+interface CredentialReplies {
+  readonly notConfigured: CommandReply;
+  readonly missing: CommandReply;
+  readonly wrong: CommandReply;
+}
+const USER_REPLIES: CredentialReplies = {
+  notConfigured: reply('+OK - no user configured'),
+  missing: reply('-OK - please supply username'),
+  wrong: reply('-OK - invalid user'),
+};
+const PASS_REPLIES: CredentialReplies = {
+  notConfigured: reply('+OK - no password configured'),
+  missing: reply('-OK - please supply password'),
+  wrong: reply('-OK - invalid password'),
+};
+/** With login enforced a wrong password ends the session, as vscpd does (design.md "Auth"). */
+const REPLY_WRONG_PASSWORD_CLOSE: CommandReply = { text: PASS_REPLIES.wrong.text, close: 'now' };
+
+/**
+ * Check a USER or PASS argument: whether it is accepted now (undefined: nothing
+ * is configured, nothing changes) and the reply.
+ */
+function checkCredential(
+  configured: boolean,
+  args: readonly string[],
+  matches: (wireText: string) => boolean,
+  replies: CredentialReplies,
+): [accepted: boolean | undefined, reply: CommandReply] {
+  if (!configured) return [undefined, replies.notConfigured];
+  if (args.length === 0) return [false, replies.missing];
+  const ok = matches(args[0] as string);
+  return [ok, ok ? REPLY_OK : replies.wrong];
+}
+
 function user(s: SessionState, args: readonly string[]): CommandReply {
   const creds = s.server.credentials;
-  if (!creds.hasUser) return reply('+OK - no user configured');
-  if (args.length === 0) {
-    s.userAccepted = false;
-    return reply('-OK - please supply username');
-  }
-  s.userAccepted = creds.checkUser(args[0] as string);
-  return s.userAccepted ? REPLY_OK : reply('-OK - invalid user');
+  const [accepted, r] = checkCredential(creds.hasUser, args, (t) => creds.checkUser(t), USER_REPLIES);
+  if (accepted !== undefined) s.userAccepted = accepted;
+  return r;
 }
 
 function pass(s: SessionState, args: readonly string[]): CommandReply {
   const creds = s.server.credentials;
-  if (!creds.hasPassword) return reply('+OK - no password configured');
-  if (args.length === 0) {
-    s.passwordAccepted = false;
-    return reply('-OK - please supply password');
-  }
-  s.passwordAccepted = creds.checkPassword(args[0] as string);
-  if (s.passwordAccepted) return REPLY_OK;
-  // design.md "Auth": with login enforced a wrong password ends the session, as vscpd does.
-  return s.server.requireLogin ? { text: '-OK - invalid password' + CRLF, close: 'now' } : reply('-OK - invalid password');
+  const [accepted, r] = checkCredential(creds.hasPassword, args, (t) => creds.checkPassword(t), PASS_REPLIES);
+  if (accepted !== undefined) s.passwordAccepted = accepted;
+  return r === PASS_REPLIES.wrong && s.server.requireLogin ? REPLY_WRONG_PASSWORD_CLOSE : r;
 }
 
 function interfaceCommand(s: SessionState, args: readonly string[]): CommandReply {
