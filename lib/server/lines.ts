@@ -33,16 +33,6 @@ export class LineSplitter {
     this.buffer = Buffer.alloc(maxChars - 1);
   }
 
-  /** Characters of the incomplete line held so far. */
-  get pendingLength(): number {
-    return this.length;
-  }
-
-  /** Whether the incomplete line has already exceeded the limit. */
-  get pendingOverlong(): boolean {
-    return this.overlong;
-  }
-
   /** Feed one chunk; returns the lines it completes, in order. */
   push(chunk: Uint8Array): FramedLine[] {
     const out: FramedLine[] = [];

@@ -22,13 +22,6 @@ async function memoryAfterGc(): Promise<number> {
   return m.heapUsed + m.arrayBuffers;
 }
 
-/** The server-side splitter of the only session (white-box: proves the bound directly). */
-function onlySplitter(server: unknown): { pendingLength: number; pendingOverlong: boolean } {
-  const sessions = (server as { sessions: Set<{ splitter: { pendingLength: number; pendingOverlong: boolean } }> }).sessions;
-  assert.equal(sessions.size, 1);
-  return [...sessions][0]!.splitter;
-}
-
 async function writeAll(c: TestClient, data: Buffer): Promise<void> {
   if (!c.socket.write(data)) await new Promise((r) => c.socket.once('drain', r));
 }
@@ -41,17 +34,10 @@ test('10 MB without a newline: no output, server memory stays O(line limit), the
     const mem0 = await memoryAfterGc();
     for (let sent = 0; sent < 10 * 1024 * 1024; sent += chunk.length) {
       await writeAll(c, chunk);
-      if (sent % (1024 * 1024) === 0) {
-        const sp = onlySplitter(s.server);
-        assert.ok(sp.pendingLength <= 319, `server buffers ${sp.pendingLength} characters`);
-      }
     }
     // Let the server read everything (it answers a line sent afterwards only once it has).
     c.write('\x00'); // removed by the framing: still the same line
     await sleep(100);
-    const sp = onlySplitter(s.server);
-    assert.equal(sp.pendingOverlong, true);
-    assert.equal(sp.pendingLength, 0, 'an overlong line keeps nothing');
     const grown = (await memoryAfterGc()) - mem0;
     assert.ok(grown < 4 * 1048576, `heap+buffers grew ${(grown / 1048576).toFixed(2)} MiB after 10 MB of input`);
     assert.equal(c.unread.length, 0, 'no output for an unfinished line');
