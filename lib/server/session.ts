@@ -380,7 +380,9 @@ export class Session {
       text = this.events + text; // received before this output was made
       this.events = '';
     }
-    this.replies.output(text);
+    // Nothing held (almost always): straight to the socket, the cost of a write.
+    if (this.replies.empty) this.write(text);
+    else this.replies.output(text);
   }
 
   /** Close once everything queued so far is written. */
