@@ -1,7 +1,8 @@
 // One TCP client: its protocol state, its own CAN socket (design.md "One CAN
-// socket per TCP session"), and the wiring between the two: input framing,
-// replies in command order, rcvloop event push and keep-alives, and write
-// backpressure. The command semantics live in commands.ts.
+// socket per TCP session"), and the wiring between the two: the input
+// backlog, rcvloop event batching and keep-alives, write backpressure and
+// teardown. The command semantics live in commands.ts, the ordering of
+// replies behind an unfinished SEND in reply-order.ts.
 
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
