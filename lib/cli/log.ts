@@ -170,10 +170,6 @@ export class SyslogLogger extends LevelLogger {
   private readonly facility: number;
   private readonly path: string;
   private readonly now: () => Date;
-  /** Messages that could not be delivered (no syslog daemon, queue full). */
-  dropped = 0;
-  /** The last delivery error's code, for diagnostics. */
-  lastError: string | undefined;
 
   constructor(options: SyslogLoggerOptions) {
     super(options.level);
@@ -189,9 +185,8 @@ export class SyslogLogger extends LevelLogger {
     const datagram = formatSyslog(this.facility, level, this.ident, this.pid, msg, this.now());
     try {
       this.send(this.path, Buffer.from(datagram));
-    } catch (err) {
-      this.dropped++;
-      this.lastError = (err as { code?: string }).code ?? String(err);
+    } catch {
+      // No syslog daemon or its queue is full: the message is lost, the daemon goes on.
     }
   }
 }
