@@ -39,11 +39,7 @@ class CanSocketWrap : public Napi::ObjectWrap<CanSocketWrap> {
  private:
   Napi::Value Send(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
-  Napi::Value SetFilters(const Napi::CallbackInfo& info);
-  Napi::Value SetErrorMask(const Napi::CallbackInfo& info);
-  Napi::Value SetLoopback(const Napi::CallbackInfo& info);
-  Napi::Value SetReceiveOwnMessages(const Napi::CallbackInfo& info);
-  Napi::Value SetReceiveBufferSize(const Napi::CallbackInfo& info);
+  Napi::Value Configure(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);
   Napi::Value Unref(const Napi::CallbackInfo& info);
@@ -52,7 +48,7 @@ class CanSocketWrap : public Napi::ObjectWrap<CanSocketWrap> {
   Napi::Value SetReceiving(const Napi::CallbackInfo& info);
 
   bool CheckOpen(Napi::Env env);
-  int ApplyFilters(Napi::Env env, const Napi::Value& v);
+  int ApplyOptions(Napi::Env env, const Napi::Object& opts, int* granted);
 
   std::shared_ptr<SocketCore> core_;
   std::shared_ptr<EnvState> env_state_;

@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "tx.h"
+
 namespace uvscpd {
 
 namespace {
@@ -420,16 +422,21 @@ uint32_t Reactor::ReadSocket(const std::shared_ptr<SocketCore>& core) {
       size_t len = std::min<size_t>(f.len, fd ? CANFD_MAX_DLEN : CAN_MAX_DLEN);
       len = std::min(len, kRecordDataCapacity);
       uint8_t* rec = batch.data() + count * kRecordSize;
-      PutU32LE(rec, f.can_id);
-      rec[4] = static_cast<uint8_t>(len);
-      uint8_t flags = fd ? static_cast<uint8_t>(0x01 | ((f.flags & CANFD_BRS) ? 0x02 : 0) | ((f.flags & CANFD_ESI) ? 0x04 : 0)) : 0;
+      PutU32LE(rec + kRecordIdOffset, f.can_id);
+      rec[kRecordLenOffset] = static_cast<uint8_t>(len);
+      uint8_t flags = 0;
+      if (fd) {
+        flags |= kRecordFlagFd;
+        if (f.flags & CANFD_BRS) flags |= kRecordFlagBrs;
+        if (f.flags & CANFD_ESI) flags |= kRecordFlagEsi;
+      }
       if (m.msg_hdr.msg_flags & MSG_DONTROUTE) flags |= kRecordFlagLocal;
       if (m.msg_hdr.msg_flags & MSG_CONFIRM) flags |= kRecordFlagOwn;
-      rec[5] = flags;
-      rec[6] = static_cast<uint8_t>(sub_us_ns);
-      rec[7] = static_cast<uint8_t>(sub_us_ns >> 8);
-      PutF64LE(rec + 8, ts);
-      std::memcpy(rec + 16, f.data, len);
+      rec[kRecordFlagsOffset] = flags;
+      rec[kRecordSubMicroNsOffset] = static_cast<uint8_t>(sub_us_ns);
+      rec[kRecordSubMicroNsOffset + 1] = static_cast<uint8_t>(sub_us_ns >> 8);
+      PutF64LE(rec + kRecordTimestampOffset, ts);
+      std::memcpy(rec + kRecordDataOffset, f.data, len);
       core->stats.rx_frames++;
       core->stats.rx_bytes += len;
       if (f.can_id & CAN_ERR_FLAG) core->stats.error_frames++;
@@ -461,41 +468,26 @@ uint32_t Reactor::ReadSocket(const std::shared_ptr<SocketCore>& core) {
 void Reactor::FlushSocket(const std::shared_ptr<SocketCore>& core) {
   std::lock_guard<std::mutex> clock(core->mu);
   if (core->closed) return;
-  mmsghdr msgs[kBatchFrames];
-  iovec iov[kBatchFrames];
   bool enobufs = false;
   bool progressed = false;
   while (!core->txq.empty()) {
-    unsigned k = static_cast<unsigned>(std::min<size_t>(core->txq.size(), kBatchFrames));
-    for (unsigned i = 0; i < k; i++) {
-      iov[i].iov_base = &core->txq[i].frame;
-      iov[i].iov_len = sizeof(can_frame);
-      std::memset(&msgs[i], 0, sizeof msgs[i]);
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
+    int err = 0;
+    const uint32_t sent = SendLoopLocked(
+        core.get(), static_cast<uint32_t>(std::min<size_t>(core->txq.size(), UINT32_MAX)),
+        [](const void* src, uint32_t k) { return &(*static_cast<const std::deque<TxItem>*>(src))[k].frame; },
+        &core->txq, &err);
+    if (sent > 0) progressed = true;
+    for (uint32_t i = 0; i < sent; i++) {
+      core->completions.push_back(core->txq.front().seq);
+      core->completions.push_back(0);
+      core->txq.pop_front();
     }
-    int r = sendmmsg(core->fd.get(), msgs, k, MSG_DONTWAIT);
-    if (r > 0) {
-      progressed = true;
-      core->down_reported = false;
-      for (int i = 0; i < r; i++) {
-        const TxItem& item = core->txq.front();
-        core->stats.tx_frames++;
-        core->stats.tx_bytes += item.frame.can_dlc;
-        core->completions.push_back(item.seq);
-        core->completions.push_back(0);
-        core->txq.pop_front();
-      }
-      continue;
-    }
-    int err = r < 0 ? errno : EAGAIN;
-    if (err == EINTR) continue;
-    if (err == EAGAIN || err == EWOULDBLOCK) break;  // EPOLLOUT will tell us
+    if (err == 0) continue;
+    if (err == EAGAIN) break;  // EPOLLOUT will tell us
     if (err == ENOBUFS) {
       enobufs = true;  // qdisc full: the socket still polls writable, so use a timer
       break;
     }
-    if (err == ENXIO) err = ENODEV;  // raw_sendmsg: the bound interface is gone
     core->ReportErrorLocked(err, true);
     const TxItem& item = core->txq.front();
     core->stats.tx_errors++;

@@ -27,30 +27,22 @@
 #include <unordered_map>
 #include <vector>
 
+#include "layout.h"
 #include "unique_fd.h"
 
 namespace uvscpd {
 
 struct RxBuffers;
 
-// Size of one record delivered to JS (see lib/can/record.ts).
-constexpr size_t kRecordSize = 80;
-constexpr size_t kRecordDataCapacity = 64;
-// Record flag bits (byte 5) besides the CAN FD ones: the frame was sent by a socket of
-// this host (the kernel's MSG_DONTROUTE), by this very socket (MSG_CONFIRM, only with
-// CAN_RAW_RECV_OWN_MSGS).
-constexpr uint8_t kRecordFlagLocal = 0x10;
-constexpr uint8_t kRecordFlagOwn = 0x20;
 // Frames read per recvmmsg call, and so the largest batch.
 constexpr unsigned kBatchFrames = 64;
 // Batches a socket may have waiting for JS before the reactor stops reading it. Small on
 // purpose: while JS is busy the kernel buffer holds the frames, and the next recvmmsg takes
-// them in one call, instead of the reactor waking for every frame (bench/README.md, R4).
+// them in one call, instead of the reactor waking for every frame (docs/design.md, "The
+// native layer").
 constexpr size_t kMaxReadyBatches = 2;
 // Batches read from one socket per readiness event (fairness between sockets).
 constexpr unsigned kBatchesPerWakeup = 4;
-// Largest receive coalescing window a socket may ask for (rx_coalesce_us), in us.
-constexpr uint32_t kMaxCoalesceMicros = 10000;
 
 struct TxItem {
   can_frame frame;
