@@ -13,7 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "direct.h"
 #include "errors.h"
+#include "rx.h"
 #include "tx.h"
 
 namespace uvscpd {
@@ -40,10 +42,14 @@ void CallJs(napi_env env, napi_value js_cb, void* context, void* /*data*/) {
     batches.swap(core->ready);
     completions.swap(core->completions);
     errors.swap(core->socket_errors);
-    if (core->paused) {
-      core->paused = false;  // JS has taken everything: resume reading
-      core->UpdateEpollLocked();
+    core->paused = false;  // JS has taken everything: resume reading
+    if (!core->direct && core->direct_set && ctx->wrap != nullptr && core->quiet_reads >= kQuietReadsForDirect) {
+      // The bus is quiet again: this thread reads the socket itself from now on. Every
+      // frame the reactor read is in `batches`, delivered below, before any direct read.
+      core->direct = true;
+      core->quiet_reads = 0;
     }
+    core->UpdateEpollLocked();
   }
   if (batches.empty() && completions.empty() && errors.empty()) return;
   // Plain Node-API calls with every status checked: during env teardown (a worker being
@@ -196,6 +202,7 @@ CanSocketWrap::CanSocketWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   }
   ctx->wrap = this;
   ctx_ = ctx;
+  dispatch_ = Napi::Persistent(info[1].As<Napi::Function>());
   core_->id = Reactor::Instance().NextId();
   {
     std::lock_guard<std::mutex> lock(core_->mu);
@@ -211,6 +218,19 @@ CanSocketWrap::CanSocketWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   }
   closed_ = false;
   env_state_->live.insert(this);
+  // Set up after the socket is open, so that a failed open leaves nothing behind.
+  DirectReader* direct = DirectReader::ForEnv(env, env_state_);
+  if (direct != nullptr) {
+    direct->Add(core_->id, this);
+    std::lock_guard<std::mutex> lock(core_->mu);
+    core_->direct_set = direct->set();
+    // A new socket starts on a quiet bus, unless the reactor already read frames that
+    // JS has not had yet (they must come first; the hand-back comes when it is quiet).
+    if (core_->ready.empty()) {
+      core_->direct = true;
+      core_->UpdateEpollLocked();  // EPOLLIN from the reactor's set into the direct set
+    }
+  }
 }
 
 CanSocketWrap::~CanSocketWrap() {
@@ -221,7 +241,10 @@ CanSocketWrap::~CanSocketWrap() {
 
 void CanSocketWrap::CloseNative(std::vector<int32_t>* outcomes) {
   if (!core_) return;
-  if (env_state_) env_state_->live.erase(this);
+  if (env_state_) {
+    env_state_->live.erase(this);
+    if (env_state_->direct != nullptr) env_state_->direct->Remove(core_->id);
+  }
   if (closed_ && core_->closed) return;
   closed_ = true;
   Reactor::Instance().Remove(core_);
@@ -264,6 +287,64 @@ void CanSocketWrap::OnTsfnFinalized() {
     ctx_ = nullptr;
   }
   CloseNative(nullptr);
+}
+
+void CanSocketWrap::ReadDirect(DirectReader* reader) {
+  if (closed_ || !core_) return;
+  std::vector<uint8_t> records;
+  {
+    std::lock_guard<std::mutex> lock(core_->mu);
+    if (core_->closed || !core_->direct || core_->rx_stopped) return;  // stale readiness
+    for (unsigned round = 0; round < kBatchesPerWakeup; round++) {
+      const int n = ReadOnceLocked(core_.get(), reader->rx(), &records);
+      if (n < 0) {
+        if (n == -EINTR) continue;
+        // The receive path reports (and clears) a pending socket error: surface it.
+        if (n != -EAGAIN && n != -EWOULDBLOCK) core_->ReportErrorLocked(-n, false);
+        break;
+      }
+      if (static_cast<unsigned>(n) < kBatchFrames) break;  // drained
+    }
+    if (records.size() > kRecordSize) {
+      // Frames queue up between reads: load. The reactor (and its coalescing window) reads
+      // from now on, in parallel with JS; it hands the socket back when the bus is quiet.
+      core_->direct = false;
+      core_->quiet_reads = 0;
+      core_->UpdateEpollLocked();
+    }
+  }
+  if (records.empty()) return;
+  // Plain Node-API calls, every status checked, as in CallJs (env teardown).
+  napi_env env = env_;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  struct ScopeCloser {
+    napi_env env;
+    napi_handle_scope scope;
+    ~ScopeCloser() { napi_close_handle_scope(env, scope); }
+  } closer{env, scope};
+  napi_value owner = nullptr;
+  if (ctx_ == nullptr || ctx_->owner == nullptr || napi_get_reference_value(env, ctx_->owner, &owner) != napi_ok ||
+      owner == nullptr || dispatch_.IsEmpty()) {
+    return;
+  }
+  napi_value fn = dispatch_.Value();
+  napi_value undef;
+  napi_value buf;
+  napi_value batches;
+  if (napi_get_undefined(env, &undef) != napi_ok ||
+      napi_create_buffer_copy(env, records.size(), records.data(), nullptr, &buf) != napi_ok ||
+      napi_create_array_with_length(env, 1, &batches) != napi_ok || napi_set_element(env, batches, 0, buf) != napi_ok) {
+    return;
+  }
+  napi_value argv[4] = {owner, batches, undef, undef};
+  napi_value result;
+  // A callback scope: microtasks and nextTicks run after, as for any I/O callback. An
+  // exception thrown by a listener becomes an uncaught exception, as with net.Socket.
+  if (napi_make_callback(env, reader->async_context(), owner, fn, 4, argv, &result) == napi_pending_exception) {
+    napi_value exc;
+    if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+  }
 }
 
 bool CanSocketWrap::CheckOpen(Napi::Env env) {
