@@ -11,8 +11,10 @@
       "sources": [
         "native/addon.cc",
         "native/can_socket.cc",
+        "native/direct.cc",
         "native/errors.cc",
         "native/reactor.cc",
+        "native/rx.cc",
         "native/tx.cc"
       ],
       "include_dirs": [
@@ -37,7 +39,7 @@
           "cflags_cc": [ "-Werror" ]
         } ],
         [ "OS!='linux'", {
-          "sources!": [ "native/addon.cc", "native/can_socket.cc", "native/errors.cc", "native/reactor.cc", "native/tx.cc" ],
+          "sources!": [ "native/addon.cc", "native/can_socket.cc", "native/direct.cc", "native/errors.cc", "native/reactor.cc", "native/rx.cc", "native/tx.cc" ],
           "type": "none"
         } ]
       ]

@@ -5,6 +5,7 @@
 //   interfaceState(name) -> 0 absent | 1 down | 2 up   (throws on other errors)
 //   sendUnixDatagram(path, data)      AF_UNIX SOCK_DGRAM sendto; '@' = abstract name
 //   buildInfo() -> { napiVersion, buildType, sanitizer, builder }
+//   layout                            record layouts and limits shared with TS (layout.h)
 #include <errno.h>
 #include <net/if.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 
 #include "can_socket.h"
 #include "errors.h"
+#include "layout.h"
 
 #ifndef UVSCPD_BUILD_TYPE
 #define UVSCPD_BUILD_TYPE "Release"
@@ -161,6 +163,12 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   return o;
 }
 
+Napi::Object Layout(Napi::Env env) {
+  Napi::Object o = Napi::Object::New(env);
+  for (const LayoutField& f : kLayoutFields) o.Set(f.name, Napi::Number::New(env, f.value));
+  return o;
+}
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -182,6 +190,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("interfaceState", Napi::Function::New(env, InterfaceState, "interfaceState"));
   exports.Set("sendUnixDatagram", Napi::Function::New(env, SendUnixDatagram, "sendUnixDatagram"));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
+  exports.Set("layout", Layout(env));
   return exports;
 }
 

@@ -13,16 +13,14 @@
 #include <string>
 #include <vector>
 
+#include "direct.h"
 #include "errors.h"
+#include "rx.h"
 #include "tx.h"
 
 namespace uvscpd {
 
 namespace {
-
-// Wire layout of a frame to send (written by lib/can/socketcan.ts), little-endian:
-//   0 u32 can_id (kernel form)  4 u8 len  5..7 0  8 u8[8] data
-constexpr size_t kTxRecordSize = 16;
 
 uint32_t GetU32LE(const uint8_t* p) {
   return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) | (static_cast<uint32_t>(p[2]) << 16) |
@@ -44,10 +42,14 @@ void CallJs(napi_env env, napi_value js_cb, void* context, void* /*data*/) {
     batches.swap(core->ready);
     completions.swap(core->completions);
     errors.swap(core->socket_errors);
-    if (core->paused) {
-      core->paused = false;  // JS has taken everything: resume reading
-      core->UpdateEpollLocked();
+    core->paused = false;  // JS has taken everything: resume reading
+    if (!core->direct && core->direct_set && ctx->wrap != nullptr && core->quiet_reads >= kQuietReadsForDirect) {
+      // The bus is quiet again: this thread reads the socket itself from now on. Every
+      // frame the reactor read is in `batches`, delivered below, before any direct read.
+      core->direct = true;
+      core->quiet_reads = 0;
     }
+    core->UpdateEpollLocked();
   }
   if (batches.empty() && completions.empty() && errors.empty()) return;
   // Plain Node-API calls with every status checked: during env teardown (a worker being
@@ -118,11 +120,7 @@ Napi::Function CanSocketWrap::Init(Napi::Env env) {
                      {
                          InstanceMethod<&CanSocketWrap::Send>("send"),
                          InstanceMethod<&CanSocketWrap::Close>("close"),
-                         InstanceMethod<&CanSocketWrap::SetFilters>("setFilters"),
-                         InstanceMethod<&CanSocketWrap::SetErrorMask>("setErrorMask"),
-                         InstanceMethod<&CanSocketWrap::SetLoopback>("setLoopback"),
-                         InstanceMethod<&CanSocketWrap::SetReceiveOwnMessages>("setReceiveOwnMessages"),
-                         InstanceMethod<&CanSocketWrap::SetReceiveBufferSize>("setReceiveBufferSize"),
+                         InstanceMethod<&CanSocketWrap::Configure>("configure"),
                          InstanceMethod<&CanSocketWrap::Stats>("stats"),
                          InstanceMethod<&CanSocketWrap::Ref>("ref"),
                          InstanceMethod<&CanSocketWrap::Unref>("unref"),
@@ -173,58 +171,7 @@ CanSocketWrap::CanSocketWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
     ThrowErrno(env, err, "setsockopt", name);
     return;
   }
-  // Options (each throws on failure).
-  Napi::Value v = opts.Get("filters");
-  if (!v.IsUndefined() && ApplyFilters(env, v) != 0) return;
-  v = opts.Get("errorMask");
-  if (v.IsNumber()) {
-    can_err_mask_t mask = v.As<Napi::Number>().Uint32Value();
-    if (setsockopt(fd, SOL_CAN_RAW, CAN_RAW_ERR_FILTER, &mask, sizeof mask) != 0) {
-      ThrowErrno(env, errno, "setsockopt", name);
-      return;
-    }
-  }
-  v = opts.Get("loopback");
-  if (v.IsBoolean() && (err = SetIntOpt(fd, SOL_CAN_RAW, CAN_RAW_LOOPBACK, v.As<Napi::Boolean>() ? 1 : 0)) != 0) {
-    ThrowErrno(env, err, "setsockopt", name);
-    return;
-  }
-  v = opts.Get("receiveOwnMessages");
-  if (v.IsBoolean() &&
-      (err = SetIntOpt(fd, SOL_CAN_RAW, CAN_RAW_RECV_OWN_MSGS, v.As<Napi::Boolean>() ? 1 : 0)) != 0) {
-    ThrowErrno(env, err, "setsockopt", name);
-    return;
-  }
-  v = opts.Get("receiveBufferSize");
-  if (v.IsNumber()) {
-    // Int32Value() would wrap 3e9 to a negative size; the TS layer validates first.
-    double d = v.As<Napi::Number>().DoubleValue();
-    if (!(d >= 0 && d <= 0x7fffffff)) {
-      Napi::RangeError::New(env, "receiveBufferSize must be 0..2147483647").ThrowAsJavaScriptException();
-      return;
-    }
-    int bytes = static_cast<int>(d);
-    if (SetIntOpt(fd, SOL_SOCKET, SO_RCVBUFFORCE, bytes) != 0 &&
-        (err = SetIntOpt(fd, SOL_SOCKET, SO_RCVBUF, bytes)) != 0) {
-      ThrowErrno(env, err, "setsockopt", name);
-      return;
-    }
-  }
-  v = opts.Get("receiveCoalesceUs");
-  if (v.IsNumber()) {
-    double us = v.As<Napi::Number>().DoubleValue();
-    if (!(us >= 0 && us <= kMaxCoalesceMicros)) {  // also rejects NaN
-      Napi::RangeError::New(env, "receiveCoalesceUs must be 0..10000").ThrowAsJavaScriptException();
-      return;
-    }
-    core_->rx_coalesce_us = static_cast<uint32_t>(us);
-  }
-  v = opts.Get("txQueueLimit");
-  if (v.IsNumber()) {
-    double lim = v.As<Napi::Number>().DoubleValue();
-    // !(lim > 0) also catches NaN (static_cast of NaN is undefined behaviour).
-    core_->tx_limit = !(lim > 0) ? 0 : lim > 1e9 ? 1000000000u : static_cast<size_t>(lim);
-  }
+  if (ApplyOptions(env, opts, nullptr) != 0) return;
   sockaddr_can addr{};
   addr.can_family = AF_CAN;
   addr.can_ifindex = ifr.ifr_ifindex;
@@ -255,6 +202,7 @@ CanSocketWrap::CanSocketWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   }
   ctx->wrap = this;
   ctx_ = ctx;
+  dispatch_ = Napi::Persistent(info[1].As<Napi::Function>());
   core_->id = Reactor::Instance().NextId();
   {
     std::lock_guard<std::mutex> lock(core_->mu);
@@ -270,6 +218,19 @@ CanSocketWrap::CanSocketWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   }
   closed_ = false;
   env_state_->live.insert(this);
+  // Set up after the socket is open, so that a failed open leaves nothing behind.
+  DirectReader* direct = DirectReader::ForEnv(env, env_state_);
+  if (direct != nullptr) {
+    direct->Add(core_->id, this);
+    std::lock_guard<std::mutex> lock(core_->mu);
+    core_->direct_set = direct->set();
+    // A new socket starts on a quiet bus, unless the reactor already read frames that
+    // JS has not had yet (they must come first; the hand-back comes when it is quiet).
+    if (core_->ready.empty()) {
+      core_->direct = true;
+      core_->UpdateEpollLocked();  // EPOLLIN from the reactor's set into the direct set
+    }
+  }
 }
 
 CanSocketWrap::~CanSocketWrap() {
@@ -280,7 +241,10 @@ CanSocketWrap::~CanSocketWrap() {
 
 void CanSocketWrap::CloseNative(std::vector<int32_t>* outcomes) {
   if (!core_) return;
-  if (env_state_) env_state_->live.erase(this);
+  if (env_state_) {
+    env_state_->live.erase(this);
+    if (env_state_->direct != nullptr) env_state_->direct->Remove(core_->id);
+  }
   if (closed_ && core_->closed) return;
   closed_ = true;
   Reactor::Instance().Remove(core_);
@@ -325,6 +289,64 @@ void CanSocketWrap::OnTsfnFinalized() {
   CloseNative(nullptr);
 }
 
+void CanSocketWrap::ReadDirect(DirectReader* reader) {
+  if (closed_ || !core_) return;
+  std::vector<uint8_t> records;
+  {
+    std::lock_guard<std::mutex> lock(core_->mu);
+    if (core_->closed || !core_->direct || core_->rx_stopped) return;  // stale readiness
+    for (unsigned round = 0; round < kBatchesPerWakeup; round++) {
+      const int n = ReadOnceLocked(core_.get(), reader->rx(), &records);
+      if (n < 0) {
+        if (n == -EINTR) continue;
+        // The receive path reports (and clears) a pending socket error: surface it.
+        if (n != -EAGAIN && n != -EWOULDBLOCK) core_->ReportErrorLocked(-n, false);
+        break;
+      }
+      if (static_cast<unsigned>(n) < kBatchFrames) break;  // drained
+    }
+    if (records.size() > kRecordSize) {
+      // Frames queue up between reads: load. The reactor (and its coalescing window) reads
+      // from now on, in parallel with JS; it hands the socket back when the bus is quiet.
+      core_->direct = false;
+      core_->quiet_reads = 0;
+      core_->UpdateEpollLocked();
+    }
+  }
+  if (records.empty()) return;
+  // Plain Node-API calls, every status checked, as in CallJs (env teardown).
+  napi_env env = env_;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  struct ScopeCloser {
+    napi_env env;
+    napi_handle_scope scope;
+    ~ScopeCloser() { napi_close_handle_scope(env, scope); }
+  } closer{env, scope};
+  napi_value owner = nullptr;
+  if (ctx_ == nullptr || ctx_->owner == nullptr || napi_get_reference_value(env, ctx_->owner, &owner) != napi_ok ||
+      owner == nullptr || dispatch_.IsEmpty()) {
+    return;
+  }
+  napi_value fn = dispatch_.Value();
+  napi_value undef;
+  napi_value buf;
+  napi_value batches;
+  if (napi_get_undefined(env, &undef) != napi_ok ||
+      napi_create_buffer_copy(env, records.size(), records.data(), nullptr, &buf) != napi_ok ||
+      napi_create_array_with_length(env, 1, &batches) != napi_ok || napi_set_element(env, batches, 0, buf) != napi_ok) {
+    return;
+  }
+  napi_value argv[4] = {owner, batches, undef, undef};
+  napi_value result;
+  // A callback scope: microtasks and nextTicks run after, as for any I/O callback. An
+  // exception thrown by a listener becomes an uncaught exception, as with net.Socket.
+  if (napi_make_callback(env, reader->async_context(), owner, fn, 4, argv, &result) == napi_pending_exception) {
+    napi_value exc;
+    if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+  }
+}
+
 bool CanSocketWrap::CheckOpen(Napi::Env env) {
   if (!closed_) return true;
   Napi::Error e = ErrnoError(env, EBADF, "send", core_ ? core_->ifname : std::string());
@@ -333,13 +355,21 @@ bool CanSocketWrap::CheckOpen(Napi::Env env) {
   return false;
 }
 
-int CanSocketWrap::ApplyFilters(Napi::Env env, const Napi::Value& v) {
+// Every socket option goes through here, from the constructor and from configure():
+// filters, errorMask, loopback, receiveOwnMessages, receiveBufferSize (the size the kernel
+// granted goes to *granted), receiveCoalesceUs, txQueueLimit; absent ones are left alone.
+// Returns 0, or an errno with a JS exception pending.
+int CanSocketWrap::ApplyOptions(Napi::Env env, const Napi::Object& opts, int* granted) {
   std::vector<can_filter> filters;
+  bool set_filters = false;
   bool custom = true;
+  Napi::Value v = opts.Get("filters");
   if (v.IsNull()) {
+    set_filters = true;
     custom = false;
     filters.push_back(can_filter{0, 0});  // the kernel default: receive everything
   } else if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_uint32_array) {
+    set_filters = true;
     Napi::Uint32Array a = v.As<Napi::Uint32Array>();
     size_t n = a.ElementLength() / 2;
     if (a.ElementLength() % 2 != 0 || n > CAN_RAW_FILTER_MAX) {
@@ -351,21 +381,93 @@ int CanSocketWrap::ApplyFilters(Napi::Env env, const Napi::Value& v) {
       filters[i].can_id = a[2 * i];
       filters[i].can_mask = a[2 * i + 1];
     }
-  } else {
+  } else if (!v.IsUndefined()) {
     Napi::TypeError::New(env, "filters must be a Uint32Array of (id, mask) pairs or null").ThrowAsJavaScriptException();
     return EINVAL;
   }
-  std::lock_guard<std::mutex> lock(core_->mu);
-  const void* p = filters.empty() ? nullptr : filters.data();
-  socklen_t len = static_cast<socklen_t>(filters.size() * sizeof(can_filter));
-  if (setsockopt(core_->fd.get(), SOL_CAN_RAW, CAN_RAW_FILTER, p, len) != 0) {
-    int err = errno;
-    ThrowErrno(env, err, "setsockopt", core_->ifname);
-    return err;
+  // Numbers are checked here too (the TS layer validates first): Int32Value() would wrap
+  // 3e9 to a negative size, and a static_cast of NaN is undefined behaviour.
+  int rcvbuf = -1;
+  v = opts.Get("receiveBufferSize");
+  if (v.IsNumber()) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= 0 && d <= 0x7fffffff)) {
+      Napi::RangeError::New(env, "receiveBufferSize must be 0..2147483647").ThrowAsJavaScriptException();
+      return EINVAL;
+    }
+    rcvbuf = static_cast<int>(d);
   }
-  core_->filters_custom = custom;
-  core_->filters = std::move(filters);
+  int64_t coalesce = -1;
+  v = opts.Get("receiveCoalesceUs");
+  if (v.IsNumber()) {
+    double us = v.As<Napi::Number>().DoubleValue();
+    if (!(us >= 0 && us <= kMaxCoalesceMicros)) {
+      Napi::RangeError::New(env, "receiveCoalesceUs must be 0..10000").ThrowAsJavaScriptException();
+      return EINVAL;
+    }
+    coalesce = static_cast<int64_t>(us);
+  }
+  Napi::Value error_mask = opts.Get("errorMask");
+  Napi::Value loopback = opts.Get("loopback");
+  Napi::Value own = opts.Get("receiveOwnMessages");
+  Napi::Value tx_limit = opts.Get("txQueueLimit");
+
+  std::lock_guard<std::mutex> lock(core_->mu);
+  const int fd = core_->fd.get();
+  auto fail = [&](int err, const char* syscall) {
+    ThrowErrno(env, err, syscall, core_->ifname);
+    return err;
+  };
+  if (set_filters) {
+    const void* p = filters.empty() ? nullptr : filters.data();
+    socklen_t len = static_cast<socklen_t>(filters.size() * sizeof(can_filter));
+    if (setsockopt(fd, SOL_CAN_RAW, CAN_RAW_FILTER, p, len) != 0) return fail(errno, "setsockopt");
+    core_->filters_custom = custom;
+    core_->filters = std::move(filters);
+  }
+  if (error_mask.IsNumber()) {
+    can_err_mask_t mask = error_mask.As<Napi::Number>().Uint32Value();
+    if (setsockopt(fd, SOL_CAN_RAW, CAN_RAW_ERR_FILTER, &mask, sizeof mask) != 0) return fail(errno, "setsockopt");
+  }
+  int err;
+  if (loopback.IsBoolean() &&
+      (err = SetIntOpt(fd, SOL_CAN_RAW, CAN_RAW_LOOPBACK, loopback.As<Napi::Boolean>() ? 1 : 0)) != 0) {
+    return fail(err, "setsockopt");
+  }
+  if (own.IsBoolean() && (err = SetIntOpt(fd, SOL_CAN_RAW, CAN_RAW_RECV_OWN_MSGS, own.As<Napi::Boolean>() ? 1 : 0)) != 0) {
+    return fail(err, "setsockopt");
+  }
+  if (rcvbuf >= 0) {
+    // SO_RCVBUFFORCE (CAP_NET_ADMIN) passes rmem_max; without the capability, SO_RCVBUF.
+    if (SetIntOpt(fd, SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf) != 0 && (err = SetIntOpt(fd, SOL_SOCKET, SO_RCVBUF, rcvbuf)) != 0) {
+      return fail(err, "setsockopt");
+    }
+    if (granted != nullptr) {
+      socklen_t len = sizeof *granted;
+      if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, granted, &len) != 0) return fail(errno, "getsockopt");
+    }
+  }
+  if (coalesce >= 0) core_->rx_coalesce_us = static_cast<uint32_t>(coalesce);
+  if (tx_limit.IsNumber()) {
+    double lim = tx_limit.As<Napi::Number>().DoubleValue();
+    core_->tx_limit = !(lim > 0) ? 0 : lim > 1e9 ? 1000000000u : static_cast<size_t>(lim);
+  }
   return 0;
+}
+
+// configure(options) -> the receive buffer size the kernel granted when
+// options.receiveBufferSize is given, else undefined. Same options as the constructor.
+Napi::Value CanSocketWrap::Configure(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env)) return env.Undefined();
+  if (info.Length() < 1 || !info[0].IsObject()) {
+    Napi::TypeError::New(env, "configure(options: object)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object opts = info[0].As<Napi::Object>();
+  int granted = -1;
+  if (ApplyOptions(env, opts, &granted) != 0) return env.Undefined();
+  return granted >= 0 ? Napi::Number::New(env, granted) : env.Undefined();
 }
 
 // send(frames: Buffer, count: number, firstSeq: number, ends?: Uint32Array)
@@ -407,11 +509,11 @@ Napi::Value CanSocketWrap::Send(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < frames.size(); i++, p += kTxRecordSize) {
     can_frame& f = frames[i];
     std::memset(&f, 0, sizeof f);
-    f.can_id = GetU32LE(p);
-    uint8_t len = p[4];
+    f.can_id = GetU32LE(p + kTxIdOffset);
+    uint8_t len = p[kTxLenOffset];
     if (len > CAN_MAX_DLEN) len = CAN_MAX_DLEN;
     f.can_dlc = len;  // can_dlc, not len: len exists only in Linux >= 5.11 headers
-    if (!(f.can_id & CAN_RTR_FLAG)) std::memcpy(f.data, p + 8, len);
+    if (!(f.can_id & CAN_RTR_FLAG)) std::memcpy(f.data, p + kTxDataOffset, len);
   }
   SendResult r = SendFrames(core_.get(), frames.data(), static_cast<uint32_t>(frames.size()), seq, ends, nends);
   if (r.sent == frames.size()) return Napi::Number::New(env, r.sent);
@@ -432,77 +534,6 @@ Napi::Value CanSocketWrap::Close(const Napi::CallbackInfo& info) {
   if (env.IsExceptionPending()) return env.Undefined();
   std::memcpy(ab.Data(), outcomes.data(), outcomes.size() * sizeof(int32_t));
   return Napi::Int32Array::New(env, outcomes.size(), ab, 0);
-}
-
-Napi::Value CanSocketWrap::SetFilters(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!CheckOpen(env)) return env.Undefined();
-  ApplyFilters(env, info.Length() > 0 ? info[0] : env.Null());
-  return env.Undefined();
-}
-
-Napi::Value CanSocketWrap::SetErrorMask(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!CheckOpen(env)) return env.Undefined();
-  if (info.Length() < 1 || !info[0].IsNumber()) {
-    Napi::TypeError::New(env, "setErrorMask(mask: number)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  can_err_mask_t mask = info[0].As<Napi::Number>().Uint32Value();
-  std::lock_guard<std::mutex> lock(core_->mu);
-  if (setsockopt(core_->fd.get(), SOL_CAN_RAW, CAN_RAW_ERR_FILTER, &mask, sizeof mask) != 0) {
-    ThrowErrno(env, errno, "setsockopt", core_->ifname);
-  }
-  return env.Undefined();
-}
-
-Napi::Value CanSocketWrap::SetLoopback(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!CheckOpen(env)) return env.Undefined();
-  bool on = info.Length() > 0 && info[0].ToBoolean().Value();
-  std::lock_guard<std::mutex> lock(core_->mu);
-  int err = SetIntOpt(core_->fd.get(), SOL_CAN_RAW, CAN_RAW_LOOPBACK, on ? 1 : 0);
-  if (err != 0) ThrowErrno(env, err, "setsockopt", core_->ifname);
-  return env.Undefined();
-}
-
-Napi::Value CanSocketWrap::SetReceiveOwnMessages(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!CheckOpen(env)) return env.Undefined();
-  bool on = info.Length() > 0 && info[0].ToBoolean().Value();
-  std::lock_guard<std::mutex> lock(core_->mu);
-  int err = SetIntOpt(core_->fd.get(), SOL_CAN_RAW, CAN_RAW_RECV_OWN_MSGS, on ? 1 : 0);
-  if (err != 0) ThrowErrno(env, err, "setsockopt", core_->ifname);
-  return env.Undefined();
-}
-
-Napi::Value CanSocketWrap::SetReceiveBufferSize(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!CheckOpen(env)) return env.Undefined();
-  if (info.Length() < 1 || !info[0].IsNumber()) {
-    Napi::TypeError::New(env, "setReceiveBufferSize(bytes: number)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  double d = info[0].As<Napi::Number>().DoubleValue();
-  if (!(d >= 0 && d <= 0x7fffffff)) {
-    Napi::RangeError::New(env, "setReceiveBufferSize: bytes must be 0..2147483647").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  int bytes = static_cast<int>(d);
-  std::lock_guard<std::mutex> lock(core_->mu);
-  const int fd = core_->fd.get();
-  int err = 0;
-  if (SetIntOpt(fd, SOL_SOCKET, SO_RCVBUFFORCE, bytes) != 0 && (err = SetIntOpt(fd, SOL_SOCKET, SO_RCVBUF, bytes)) != 0) {
-    ThrowErrno(env, err, "setsockopt", core_->ifname);
-    return env.Undefined();
-  }
-  int granted = 0;
-  socklen_t len = sizeof granted;
-  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &len) != 0) {
-    ThrowErrno(env, errno, "getsockopt", core_->ifname);
-    return env.Undefined();
-  }
-  return Napi::Number::New(env, granted);
 }
 
 Napi::Value CanSocketWrap::Stats(const Napi::CallbackInfo& info) {

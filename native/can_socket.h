@@ -11,11 +11,15 @@
 namespace uvscpd {
 
 class CanSocketWrap;
+class DirectReader;
 
 // Per-env state (worker-thread safe): the sockets this env has open, closed by the env
-// cleanup hook when the env (main thread or worker) is torn down.
+// cleanup hook when the env (main thread or worker) is torn down, and the env's direct
+// reader (direct.h; null until the first socket, or when unavailable).
 struct EnvState {
   std::unordered_set<CanSocketWrap*> live;
+  DirectReader* direct = nullptr;
+  bool direct_unavailable = false;
 };
 
 // Context of a socket's thread-safe function; lives until the TSFN is finalized.
@@ -35,15 +39,13 @@ class CanSocketWrap : public Napi::ObjectWrap<CanSocketWrap> {
   // Closes everything native (idempotent). Collects outcomes of parked frames.
   void CloseNative(std::vector<int32_t>* outcomes);
   void OnTsfnFinalized();
+  // Reads the socket on its JS thread and hands the frames to JS (direct.h).
+  void ReadDirect(DirectReader* reader);
 
  private:
   Napi::Value Send(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
-  Napi::Value SetFilters(const Napi::CallbackInfo& info);
-  Napi::Value SetErrorMask(const Napi::CallbackInfo& info);
-  Napi::Value SetLoopback(const Napi::CallbackInfo& info);
-  Napi::Value SetReceiveOwnMessages(const Napi::CallbackInfo& info);
-  Napi::Value SetReceiveBufferSize(const Napi::CallbackInfo& info);
+  Napi::Value Configure(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);
   Napi::Value Unref(const Napi::CallbackInfo& info);
@@ -52,11 +54,12 @@ class CanSocketWrap : public Napi::ObjectWrap<CanSocketWrap> {
   Napi::Value SetReceiving(const Napi::CallbackInfo& info);
 
   bool CheckOpen(Napi::Env env);
-  int ApplyFilters(Napi::Env env, const Napi::Value& v);
+  int ApplyOptions(Napi::Env env, const Napi::Object& opts, int* granted);
 
   std::shared_ptr<SocketCore> core_;
   std::shared_ptr<EnvState> env_state_;
   TsfnContext* ctx_ = nullptr;  // owned by the TSFN
+  Napi::FunctionReference dispatch_;  // the JS dispatch function, for direct reads
   napi_env env_ = nullptr;
   bool closed_ = false;
 };

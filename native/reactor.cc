@@ -13,6 +13,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "rx.h"
+#include "tx.h"
+
 namespace uvscpd {
 
 namespace {
@@ -21,49 +24,35 @@ constexpr uint64_t kWakeId = 0;
 constexpr auto kBackoffMin = std::chrono::milliseconds(1);
 constexpr auto kBackoffMax = std::chrono::milliseconds(8);
 
-void PutU32LE(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v);
-  p[1] = static_cast<uint8_t>(v >> 8);
-  p[2] = static_cast<uint8_t>(v >> 16);
-  p[3] = static_cast<uint8_t>(v >> 24);
-}
-
-void PutF64LE(uint8_t* p, double d) {
-  uint64_t v;
-  static_assert(sizeof v == sizeof d, "double is not 64 bits");
-  std::memcpy(&v, &d, sizeof v);
-  for (int i = 0; i < 8; i++) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-
-double NowMicros() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec / 1000);
-}
-
 }  // namespace
-
-// Receive buffers of the reactor thread (the only reader).
-struct RxBuffers {
-  canfd_frame frames[kBatchFrames];
-  iovec iov[kBatchFrames];
-  mmsghdr msgs[kBatchFrames];
-  // Room for SCM_TIMESTAMP (timeval) and SO_RXQ_OVFL (u32), generously sized.
-  alignas(cmsghdr) uint8_t control[kBatchFrames][CMSG_SPACE(sizeof(timeval)) + CMSG_SPACE(sizeof(timespec)) +
-                                                 CMSG_SPACE(sizeof(uint32_t)) + 64];
-};
 
 // ---------------------------------------------------------------------------------
 // SocketCore
 
 void SocketCore::UpdateEpollLocked() {
   if (!registered || closed) return;
+  const bool reading = !paused && !rx_stopped;
   uint32_t want = 0;
-  if (!paused && !rx_stopped) want |= EPOLLIN;
+  if (reading && !direct) want |= EPOLLIN;
   if (!txq.empty() && !tx_backoff) want |= EPOLLOUT;
-  if (want == epoll_mask) return;
-  epoll_mask = want;
-  Reactor::Instance().Modify(this, want);
+  if (want != epoll_mask) {
+    epoll_mask = want;
+    Reactor::Instance().Modify(this, want);
+  }
+  // In the direct set only while it should be read there: a registration without EPOLLIN
+  // would still report EPOLLERR and wake the JS thread for nothing.
+  const bool want_direct = reading && direct && direct_set;
+  if (want_direct != direct_registered) {
+    epoll_event e{};
+    e.events = EPOLLIN;
+    e.data.u64 = id;
+    if (epoll_ctl(direct_set->epfd.get(), want_direct ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd.get(), &e) == 0) {
+      direct_registered = want_direct;
+    } else if (want_direct) {
+      direct = false;  // cannot happen with valid descriptors; the reactor reads instead
+      UpdateEpollLocked();
+    }
+  }
 }
 
 bool SocketCore::PostWakeLocked() {
@@ -134,7 +123,7 @@ int Reactor::Add(const std::shared_ptr<SocketCore>& core, const char** syscall) 
   {
     std::lock_guard<std::mutex> clock(core->mu);
     epoll_event e{};
-    e.events = EPOLLIN;
+    e.events = core->direct ? 0u : static_cast<uint32_t>(EPOLLIN);  // a direct socket is read by its JS thread
     e.data.u64 = core->id;
     if (epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, core->fd.get(), &e) != 0) {
       int err = errno;
@@ -147,7 +136,7 @@ int Reactor::Add(const std::shared_ptr<SocketCore>& core, const char** syscall) 
       return err;
     }
     core->registered = true;
-    core->epoll_mask = EPOLLIN;
+    core->epoll_mask = e.events;
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -358,7 +347,7 @@ void Reactor::ReadSocketError(SocketCore* core) {
 uint32_t Reactor::ReadSocket(const std::shared_ptr<SocketCore>& core) {
   RxBuffers* rx = rx_;
   std::lock_guard<std::mutex> clock(core->mu);
-  if (core->closed || core->paused || core->rx_stopped) return 0;
+  if (core->closed || core->paused || core->rx_stopped || core->direct) return 0;
   // Load signals, no clock needed: JS has not yet taken the frames of the last read, or
   // more than one frame queued up since then.
   bool busy = !core->ready.empty();
@@ -366,19 +355,10 @@ uint32_t Reactor::ReadSocket(const std::shared_ptr<SocketCore>& core) {
   size_t frames_read = 0;
   bool wake_failed = false;
   for (unsigned round = 0; round < kBatchesPerWakeup; round++) {
-    for (unsigned i = 0; i < kBatchFrames; i++) {
-      rx->iov[i].iov_base = &rx->frames[i];
-      rx->iov[i].iov_len = sizeof(rx->frames[i]);
-      std::memset(&rx->msgs[i].msg_hdr, 0, sizeof(rx->msgs[i].msg_hdr));
-      rx->msgs[i].msg_hdr.msg_iov = &rx->iov[i];
-      rx->msgs[i].msg_hdr.msg_iovlen = 1;
-      rx->msgs[i].msg_hdr.msg_control = rx->control[i];
-      rx->msgs[i].msg_hdr.msg_controllen = sizeof(rx->control[i]);
-      rx->msgs[i].msg_len = 0;
-    }
-    int n = recvmmsg(core->fd.get(), rx->msgs, kBatchFrames, MSG_DONTWAIT, nullptr);
+    std::vector<uint8_t> batch;
+    int n = ReadOnceLocked(core.get(), rx, &batch);
     if (n < 0) {
-      int err = errno;
+      int err = -n;
       if (err == EINTR) continue;
       drained = err == EAGAIN || err == EWOULDBLOCK;
       if (!drained) {
@@ -391,53 +371,9 @@ uint32_t Reactor::ReadSocket(const std::shared_ptr<SocketCore>& core) {
       drained = true;
       break;
     }
-    core->down_reported = false;  // frames flow: the interface is up
-    std::vector<uint8_t> batch(static_cast<size_t>(n) * kRecordSize, 0);
-    size_t count = 0;
-    for (int i = 0; i < n; i++) {
-      const mmsghdr& m = rx->msgs[i];
-      if (m.msg_len < CAN_MTU) continue;  // malformed: never happens with CAN_RAW
-      const canfd_frame& f = rx->frames[i];
-      double ts = -1;
-      uint16_t sub_us_ns = 0;  // the nanoseconds below ts (SO_TIMESTAMPNS), 0..999
-      uint32_t drops = 0;
-      bool have_drops = false;
-      for (cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&m.msg_hdr), c)) {
-        if (c->cmsg_level != SOL_SOCKET) continue;
-        if (c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(timespec))) {
-          timespec tsp;
-          std::memcpy(&tsp, CMSG_DATA(c), sizeof tsp);
-          ts = static_cast<double>(tsp.tv_sec) * 1e6 + static_cast<double>(tsp.tv_nsec / 1000);
-          sub_us_ns = static_cast<uint16_t>(tsp.tv_nsec % 1000);
-        } else if (c->cmsg_type == SO_RXQ_OVFL && c->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
-          std::memcpy(&drops, CMSG_DATA(c), sizeof drops);
-          have_drops = true;
-        }
-      }
-      if (ts < 0) ts = NowMicros();
-      if (have_drops && drops > core->stats.kernel_drops) core->stats.kernel_drops = drops;
-      const bool fd = m.msg_len == CANFD_MTU;
-      size_t len = std::min<size_t>(f.len, fd ? CANFD_MAX_DLEN : CAN_MAX_DLEN);
-      len = std::min(len, kRecordDataCapacity);
-      uint8_t* rec = batch.data() + count * kRecordSize;
-      PutU32LE(rec, f.can_id);
-      rec[4] = static_cast<uint8_t>(len);
-      uint8_t flags = fd ? static_cast<uint8_t>(0x01 | ((f.flags & CANFD_BRS) ? 0x02 : 0) | ((f.flags & CANFD_ESI) ? 0x04 : 0)) : 0;
-      if (m.msg_hdr.msg_flags & MSG_DONTROUTE) flags |= kRecordFlagLocal;
-      if (m.msg_hdr.msg_flags & MSG_CONFIRM) flags |= kRecordFlagOwn;
-      rec[5] = flags;
-      rec[6] = static_cast<uint8_t>(sub_us_ns);
-      rec[7] = static_cast<uint8_t>(sub_us_ns >> 8);
-      PutF64LE(rec + 8, ts);
-      std::memcpy(rec + 16, f.data, len);
-      core->stats.rx_frames++;
-      core->stats.rx_bytes += len;
-      if (f.can_id & CAN_ERR_FLAG) core->stats.error_frames++;
-      count++;
-    }
+    const size_t count = batch.size() / kRecordSize;
     frames_read += count;
     if (count > 0) {
-      batch.resize(count * kRecordSize);
       core->ready.push_back(std::move(batch));
       if (!core->PostWakeLocked()) wake_failed = true;
     }
@@ -453,6 +389,7 @@ uint32_t Reactor::ReadSocket(const std::shared_ptr<SocketCore>& core) {
   }
   if (wake_failed) retries_.push_back(Retry{core, std::chrono::steady_clock::now() + kBackoffMin, true});
   if (frames_read > 1) busy = true;
+  if (frames_read > 0) core->quiet_reads = busy ? 0 : core->quiet_reads + 1;
   // Only a drained socket waits: one that paused (JS is behind) or hit the per-wake-up cap
   // still has frames queued, and holding off then would only cap its throughput.
   return busy && drained && frames_read > 0 ? core->rx_coalesce_us : 0;
@@ -461,41 +398,26 @@ uint32_t Reactor::ReadSocket(const std::shared_ptr<SocketCore>& core) {
 void Reactor::FlushSocket(const std::shared_ptr<SocketCore>& core) {
   std::lock_guard<std::mutex> clock(core->mu);
   if (core->closed) return;
-  mmsghdr msgs[kBatchFrames];
-  iovec iov[kBatchFrames];
   bool enobufs = false;
   bool progressed = false;
   while (!core->txq.empty()) {
-    unsigned k = static_cast<unsigned>(std::min<size_t>(core->txq.size(), kBatchFrames));
-    for (unsigned i = 0; i < k; i++) {
-      iov[i].iov_base = &core->txq[i].frame;
-      iov[i].iov_len = sizeof(can_frame);
-      std::memset(&msgs[i], 0, sizeof msgs[i]);
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
+    int err = 0;
+    const uint32_t sent = SendLoopLocked(
+        core.get(), static_cast<uint32_t>(std::min<size_t>(core->txq.size(), UINT32_MAX)),
+        [](const void* src, uint32_t k) { return &(*static_cast<const std::deque<TxItem>*>(src))[k].frame; },
+        &core->txq, &err);
+    if (sent > 0) progressed = true;
+    for (uint32_t i = 0; i < sent; i++) {
+      core->completions.push_back(core->txq.front().seq);
+      core->completions.push_back(0);
+      core->txq.pop_front();
     }
-    int r = sendmmsg(core->fd.get(), msgs, k, MSG_DONTWAIT);
-    if (r > 0) {
-      progressed = true;
-      core->down_reported = false;
-      for (int i = 0; i < r; i++) {
-        const TxItem& item = core->txq.front();
-        core->stats.tx_frames++;
-        core->stats.tx_bytes += item.frame.can_dlc;
-        core->completions.push_back(item.seq);
-        core->completions.push_back(0);
-        core->txq.pop_front();
-      }
-      continue;
-    }
-    int err = r < 0 ? errno : EAGAIN;
-    if (err == EINTR) continue;
-    if (err == EAGAIN || err == EWOULDBLOCK) break;  // EPOLLOUT will tell us
+    if (err == 0) continue;
+    if (err == EAGAIN) break;  // EPOLLOUT will tell us
     if (err == ENOBUFS) {
       enobufs = true;  // qdisc full: the socket still polls writable, so use a timer
       break;
     }
-    if (err == ENXIO) err = ENODEV;  // raw_sendmsg: the bound interface is gone
     core->ReportErrorLocked(err, true);
     const TxItem& item = core->txq.front();
     core->stats.tx_errors++;

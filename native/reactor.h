@@ -27,30 +27,31 @@
 #include <unordered_map>
 #include <vector>
 
+#include "layout.h"
 #include "unique_fd.h"
 
 namespace uvscpd {
 
 struct RxBuffers;
 
-// Size of one record delivered to JS (see lib/can/record.ts).
-constexpr size_t kRecordSize = 80;
-constexpr size_t kRecordDataCapacity = 64;
-// Record flag bits (byte 5) besides the CAN FD ones: the frame was sent by a socket of
-// this host (the kernel's MSG_DONTROUTE), by this very socket (MSG_CONFIRM, only with
-// CAN_RAW_RECV_OWN_MSGS).
-constexpr uint8_t kRecordFlagLocal = 0x10;
-constexpr uint8_t kRecordFlagOwn = 0x20;
+// The epoll set of one env's direct reads (direct.h), shared by that env's sockets so that
+// the reactor can move a socket's EPOLLIN into or out of it.
+struct DirectSet {
+  UniqueFd epfd;
+};
+
 // Frames read per recvmmsg call, and so the largest batch.
 constexpr unsigned kBatchFrames = 64;
 // Batches a socket may have waiting for JS before the reactor stops reading it. Small on
 // purpose: while JS is busy the kernel buffer holds the frames, and the next recvmmsg takes
-// them in one call, instead of the reactor waking for every frame (bench/README.md, R4).
+// them in one call, instead of the reactor waking for every frame (docs/design.md, "The
+// native layer").
 constexpr size_t kMaxReadyBatches = 2;
 // Batches read from one socket per readiness event (fairness between sockets).
 constexpr unsigned kBatchesPerWakeup = 4;
-// Largest receive coalescing window a socket may ask for (rx_coalesce_us), in us.
-constexpr uint32_t kMaxCoalesceMicros = 10000;
+// A socket read by the reactor goes back to direct reads (direct.h) after this many reads
+// in a row that found one frame with JS done with the previous ones: the bus is quiet.
+constexpr unsigned kQuietReadsForDirect = 8;
 
 struct TxItem {
   can_frame frame;
@@ -93,6 +94,16 @@ struct SocketCore {
   // An idle reactor reads a frame as soon as it arrives.
   uint32_t rx_coalesce_us = 0;
   std::deque<std::vector<uint8_t>> ready;  // batches of records for JS
+
+  // Direct reads (direct.h): on a quiet bus the socket's own JS thread reads it, woken by
+  // its event loop, with no reactor wake-up and no thread hop. A direct read that finds
+  // more than one frame waiting (load) hands the socket to the reactor, whose coalescing
+  // window batches; kQuietReadsForDirect quiet reactor reads hand it back (can_socket.cc,
+  // on the JS thread, after JS has taken every ready batch: frames stay in order).
+  std::shared_ptr<DirectSet> direct_set;  // null: reactor reads only
+  bool direct = false;           // EPOLLIN is in direct_set, not in the reactor's set
+  bool direct_registered = false;
+  unsigned quiet_reads = 0;
 
   // Transmit side.
   std::deque<TxItem> txq;        // frames parked after EAGAIN/ENOBUFS

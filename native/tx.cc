@@ -29,6 +29,38 @@ int RebindLocked(SocketCore* core) {
   return 0;
 }
 
+uint32_t SendLoopLocked(SocketCore* core, uint32_t count, FrameAt frame_at, const void* src, int* err) {
+  mmsghdr msgs[kBatchFrames];
+  iovec iov[kBatchFrames];
+  uint32_t i = 0;
+  *err = 0;
+  while (i < count) {
+    const unsigned k = std::min<uint32_t>(count - i, kBatchFrames);
+    for (unsigned j = 0; j < k; j++) {
+      iov[j].iov_base = const_cast<can_frame*>(frame_at(src, i + j));
+      iov[j].iov_len = sizeof(can_frame);
+      std::memset(&msgs[j], 0, sizeof msgs[j]);
+      msgs[j].msg_hdr.msg_iov = &iov[j];
+      msgs[j].msg_hdr.msg_iovlen = 1;
+    }
+    const int r = sendmmsg(core->fd.get(), msgs, k, MSG_DONTWAIT);
+    if (r > 0) {
+      core->down_reported = false;  // frames flow: the interface is up
+      for (int j = 0; j < r; j++) {
+        core->stats.tx_frames++;
+        core->stats.tx_bytes += frame_at(src, i + static_cast<uint32_t>(j))->can_dlc;
+      }
+      i += static_cast<uint32_t>(r);
+      continue;
+    }
+    const int e = r < 0 ? errno : EAGAIN;
+    if (e == EINTR) continue;
+    *err = e == EWOULDBLOCK ? EAGAIN : e == ENXIO ? ENODEV : e;  // ENXIO: raw_sendmsg, interface gone
+    break;
+  }
+  return i;
+}
+
 SendResult SendFrames(SocketCore* core, const can_frame* frames, uint32_t count, int32_t first_seq,
                       const uint32_t* ends, uint32_t nends) {
   SendResult res;
@@ -46,41 +78,13 @@ SendResult SendFrames(SocketCore* core, const can_frame* frames, uint32_t count,
     }
   }
   uint32_t i = 0;
-  int err = 0;
   if (core->txq.empty()) {
-    mmsghdr msgs[kBatchFrames];
-    iovec iov[kBatchFrames];
-    while (i < count) {
-      unsigned k = std::min<uint32_t>(count - i, kBatchFrames);
-      for (unsigned j = 0; j < k; j++) {
-        iov[j].iov_base = const_cast<can_frame*>(&frames[i + j]);
-        iov[j].iov_len = sizeof(can_frame);
-        std::memset(&msgs[j], 0, sizeof msgs[j]);
-        msgs[j].msg_hdr.msg_iov = &iov[j];
-        msgs[j].msg_hdr.msg_iovlen = 1;
-      }
-      int r = sendmmsg(core->fd.get(), msgs, k, MSG_DONTWAIT);
-      if (r > 0) {
-        core->down_reported = false;
-        for (int j = 0; j < r; j++) {
-          core->stats.tx_frames++;
-          core->stats.tx_bytes += frames[i + j].can_dlc;
-        }
-        i += static_cast<uint32_t>(r);
-        continue;
-      }
-      err = r < 0 ? errno : EAGAIN;
-      if (err == EINTR) {
-        err = 0;
-        continue;
-      }
-      break;
-    }
+    int err = 0;
+    i = SendLoopLocked(
+        core, count, [](const void* src, uint32_t k) { return static_cast<const can_frame*>(src) + k; }, frames, &err);
     res.sent = i;
-    if (i == count) return res;
-    if (err == EWOULDBLOCK) err = EAGAIN;
+    if (err == 0) return res;
     if (err != EAGAIN && err != ENOBUFS) {
-      if (err == ENXIO) err = ENODEV;  // raw_sendmsg: the bound interface is gone
       core->ReportErrorLocked(err, true);
       res.err = err;
       core->stats.tx_errors += count - i;

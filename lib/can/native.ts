@@ -6,7 +6,27 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import {
+  RECORD_DATA_CAPACITY,
+  RECORD_DATA_OFFSET,
+  RECORD_FLAGS_OFFSET,
+  RECORD_FLAG_BRS,
+  RECORD_FLAG_ESI,
+  RECORD_FLAG_FD,
+  RECORD_FLAG_LOCAL,
+  RECORD_FLAG_OWN,
+  RECORD_ID_OFFSET,
+  RECORD_LEN_OFFSET,
+  RECORD_SIZE,
+  RECORD_SUB_MICRO_NS_OFFSET,
+  RECORD_TIMESTAMP_OFFSET,
+  TX_DATA_OFFSET,
+  TX_ID_OFFSET,
+  TX_LEN_OFFSET,
+  TX_RECORD_SIZE,
+} from './record.js';
 import type { CanSocketStats } from './types.js';
+import { MAX_RECEIVE_COALESCE_US } from './types.js';
 
 /** The shape of the compiled addon (native/addon.cc). Internal to lib/can. */
 export interface NativeAddon {
@@ -20,6 +40,8 @@ export interface NativeAddon {
   interfaceState(name: string): number;
   sendUnixDatagram(path: string, data: Buffer): void;
   buildInfo(): { napiVersion: number; buildType: string; sanitizer: string; builder: string };
+  /** Record layouts and limits as compiled into the addon (native/layout.h). */
+  layout?: Record<string, unknown>;
 }
 
 /** Called on the JS thread with whatever the reactor has for `owner`. */
@@ -50,11 +72,11 @@ export interface NativeCanSocket {
   send(frames: Buffer, count: number, firstSeq: number, ends?: Uint32Array): number | [number, number, number];
   /** Returns (seq, errno) pairs of parked frames that never reached JS (ECANCELED for dropped ones). */
   close(): Int32Array | undefined;
-  setFilters(filters: Uint32Array | null): void;
-  setErrorMask(mask: number): void;
-  setLoopback(on: boolean): void;
-  setReceiveOwnMessages(on: boolean): void;
-  setReceiveBufferSize(bytes: number): number;
+  /**
+   * Applies the options given (as the constructor does); returns the receive buffer size
+   * the kernel granted when receiveBufferSize is among them.
+   */
+  configure(options: NativeSocketOptions): number | undefined;
   stats(): CanSocketStats;
   ref(): void;
   unref(): void;
@@ -76,6 +98,56 @@ export interface AddonInfo {
   builder: string;
   /** Whether the addon was built with a sanitizer (ASan). */
   sanitizer: boolean;
+}
+
+/** The layout this code was written for; native/layout.h exports the addon's (same names). */
+export const EXPECTED_LAYOUT: Readonly<Record<string, number>> = Object.freeze({
+  recordSize: RECORD_SIZE,
+  recordIdOffset: RECORD_ID_OFFSET,
+  recordLenOffset: RECORD_LEN_OFFSET,
+  recordFlagsOffset: RECORD_FLAGS_OFFSET,
+  recordSubMicroNsOffset: RECORD_SUB_MICRO_NS_OFFSET,
+  recordTimestampOffset: RECORD_TIMESTAMP_OFFSET,
+  recordDataOffset: RECORD_DATA_OFFSET,
+  recordDataCapacity: RECORD_DATA_CAPACITY,
+  recordFlagFd: RECORD_FLAG_FD,
+  recordFlagBrs: RECORD_FLAG_BRS,
+  recordFlagEsi: RECORD_FLAG_ESI,
+  recordFlagLocal: RECORD_FLAG_LOCAL,
+  recordFlagOwn: RECORD_FLAG_OWN,
+  txRecordSize: TX_RECORD_SIZE,
+  txIdOffset: TX_ID_OFFSET,
+  txLenOffset: TX_LEN_OFFSET,
+  txDataOffset: TX_DATA_OFFSET,
+  maxReceiveCoalesceUs: MAX_RECEIVE_COALESCE_US,
+});
+
+/**
+ * Throws an Error with code 'ERR_UVSCPD_ADDON_LAYOUT' unless `layout` (an addon's
+ * `layout` export) matches EXPECTED_LAYOUT field for field: an addon built from other
+ * sources (a stale build or prebuild) would misread or miswrite every record.
+ */
+export function checkAddonLayout(layout: unknown, path: string): void {
+  let problem: string | undefined;
+  if (typeof layout !== 'object' || layout === null) {
+    problem = 'it exports no record layout';
+  } else {
+    const got = layout as Record<string, unknown>;
+    for (const [name, want] of Object.entries(EXPECTED_LAYOUT)) {
+      if (got[name] !== want) {
+        problem = `its ${name} is ${String(got[name])}, this code expects ${want}`;
+        break;
+      }
+    }
+    problem ??= Object.keys(got).filter((k) => !(k in EXPECTED_LAYOUT)).map((k) => `it has ${k}, unknown to this code`)[0];
+  }
+  if (problem === undefined) return;
+  const e = new Error(
+    `the uvscpd native addon ${path} does not match this version of the JavaScript code (${problem}); ` +
+      'rebuild it with `npm run build:native` (or `npm run build:cmake`, or a prebuild of this version)',
+  ) as Error & { code: string };
+  e.code = 'ERR_UVSCPD_ADDON_LAYOUT';
+  throw e;
 }
 
 let addon: NativeAddon | undefined;
@@ -111,24 +183,40 @@ export function addonCandidates(): string[] {
   ];
 }
 
-/** Loads the addon on first use; throws an Error with code 'ERR_UVSCPD_ADDON' when none loads. */
+/**
+ * Loads the addon on first use. A candidate whose layout differs is skipped; when none
+ * loads, throws the layout Error ('ERR_UVSCPD_ADDON_LAYOUT') if a candidate was refused
+ * for its layout, else an Error with code 'ERR_UVSCPD_ADDON'.
+ */
 export function loadAddon(): NativeAddon {
   if (addon) return addon;
   const req = createRequire(__filename);
   const tried: string[] = [];
+  let layoutError: Error | undefined;
   for (const candidate of addonCandidates()) {
     if (!existsSync(candidate)) {
       tried.push(`${candidate} (not found)`);
       continue;
     }
+    let loaded: NativeAddon;
     try {
-      addon = req(candidate) as NativeAddon;
-      addonPath = candidate;
-      return addon;
+      loaded = req(candidate) as NativeAddon;
     } catch (err) {
       tried.push(`${candidate} (${(err as Error).message.split('\n')[0]})`);
+      continue;
     }
+    try {
+      checkAddonLayout(loaded.layout, candidate);
+    } catch (err) {
+      layoutError ??= err as Error;
+      tried.push(`${candidate} (layout differs)`);
+      continue;
+    }
+    addon = loaded;
+    addonPath = candidate;
+    return addon;
   }
+  if (layoutError) throw layoutError;
   const e = new Error(
     `the uvscpd native addon could not be loaded; tried:\n  ${tried.join('\n  ')}\n` +
       'Build it with `npm run build:native` (node-gyp) or `npm run build:cmake` (cmake-js), ' +

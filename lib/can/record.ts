@@ -11,6 +11,10 @@
 //  16  u8[64] payload; bytes past `len` are unspecified
 // The payload area is sized for CAN FD now so that FD can come later
 // without changing the record size or this API.
+//
+// These constants exist twice, here (the in-memory bus works without the addon) and in
+// native/layout.h; the addon exports its values and lib/can/native.ts refuses to load
+// one that differs.
 
 import type { CanFrame, ReceivedFrame } from './types.js';
 import { CAN_EFF_FLAG, CAN_EFF_MASK, CAN_ERR_FLAG, CAN_RTR_FLAG, CAN_SFF_MASK } from './types.js';
@@ -35,6 +39,13 @@ export const RECORD_FLAG_LOCAL = 0x10;
 /** Sent by this very socket; only with receiveOwnMessages (the kernel's MSG_CONFIRM). */
 export const RECORD_FLAG_OWN = 0x20;
 export const RECORD_SUB_MICRO_NS_OFFSET = 6;
+
+// Layout of one frame handed to the native send, little-endian, TX_RECORD_SIZE bytes:
+//   0 u32 can_id, kernel form   4 u8 len   5..7 zero   8 u8[8] payload
+export const TX_RECORD_SIZE = 16;
+export const TX_ID_OFFSET = 0;
+export const TX_LEN_OFFSET = 4;
+export const TX_DATA_OFFSET = 8;
 
 /** A view over `count` records at the start of `buffer`. */
 export class FrameBatch {

@@ -11,7 +11,7 @@ import { constants as osConstants } from 'node:os';
 
 import type { NativeCanSocket, NativeSocketOptions } from './native.js';
 import { addonInfo, errnoCode, errnoError, loadAddon } from './native.js';
-import { FrameBatch, RECORD_SIZE, frameToRawId } from './record.js';
+import { FrameBatch, RECORD_SIZE, TX_DATA_OFFSET, TX_ID_OFFSET, TX_LEN_OFFSET, TX_RECORD_SIZE, frameToRawId } from './record.js';
 import type {
   CanBus,
   CanError,
@@ -27,8 +27,6 @@ import { CAN_MAX_DLEN, MAX_RECEIVE_COALESCE_US } from './types.js';
 export { addonInfo };
 export type { AddonInfo } from './native.js';
 
-/** Bytes per frame in the buffer handed to the native send (see native/can_socket.cc). */
-const TX_RECORD_SIZE = 16;
 const kOnNative = Symbol('uvscpd.onNative');
 const ECANCELED = osConstants.errno.ECANCELED;
 const REBIND_INTERVAL_MS = 1000;
@@ -254,9 +252,9 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
       if (ends) ends[k] = end;
       for (let i = 0; i < r.frames; i++) {
         const d = r.data[i]!;
-        buf.writeUInt32LE(r.rawIds[i]!, off);
-        buf[off + 4] = d.length;
-        buf.set(d, off + 8);
+        buf.writeUInt32LE(r.rawIds[i]!, off + TX_ID_OFFSET);
+        buf[off + TX_LEN_OFFSET] = d.length;
+        buf.set(d, off + TX_DATA_OFFSET);
         off += TX_RECORD_SIZE;
       }
       r.rawIds = [];
@@ -331,7 +329,7 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
     if (batches) {
       // Everything the reactor had ready goes out as ONE 'frames' event: a consumer
       // (a server session) then pays its per-event work (one TCP write, say) once per
-      // delivery instead of once per recvmmsg batch. bench/README.md, R1.
+      // delivery instead of once per recvmmsg batch (docs/design.md, "The native layer").
       for (const b of batches.length > 1 ? [Buffer.concat(batches)] : batches) {
         if (this.#closed) break;
         try {
@@ -382,24 +380,29 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
   }
 
   setFilters(filters: readonly CanFilter[] | null): void {
-    this.#call(() => this.#native.setFilters(encodeFilters(filters)));
+    this.#configure({ filters: encodeFilters(filters) });
   }
 
   setErrorMask(mask: number): void {
-    this.#call(() => this.#native.setErrorMask(mask >>> 0));
+    this.#configure({ errorMask: mask >>> 0 });
   }
 
   setLoopback(on: boolean): void {
-    this.#call(() => this.#native.setLoopback(on));
+    this.#configure({ loopback: on });
   }
 
   setReceiveOwnMessages(on: boolean): void {
-    this.#call(() => this.#native.setReceiveOwnMessages(on));
+    this.#configure({ receiveOwnMessages: on });
   }
 
   setReceiveBufferSize(bytes: number): number {
     if (!Number.isInteger(bytes) || bytes < 0 || bytes > 0x7fffffff) throw new RangeError(`invalid receive buffer size ${bytes}`);
-    return this.#call(() => this.#native.setReceiveBufferSize(bytes));
+    return this.#configure({ receiveBufferSize: bytes }) ?? 0;
+  }
+
+  /** Every option change goes through the native configure(), as the constructor's options do. */
+  #configure(options: NativeSocketOptions): number | undefined {
+    return this.#call(() => this.#native.configure(options));
   }
 
   pause(): this {

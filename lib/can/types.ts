@@ -47,7 +47,7 @@ export interface CanFilter {
   mask: number;
 }
 
-/** Largest receiveCoalesceUs, in microseconds (the addon's kMaxCoalesceMicros). */
+/** Largest receiveCoalesceUs, in microseconds (also native/layout.h; see lib/can/native.ts). */
 export const MAX_RECEIVE_COALESCE_US = 10_000;
 
 export interface CanSocketOptions {
