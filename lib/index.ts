@@ -5,6 +5,8 @@
 //   native addon is loaded on first use, so the rest works without it.
 // - The in-memory bus (VirtualCanBus) with the kernel's CAN_RAW semantics.
 // - The pure VSCP codec: GUIDs, numbers, CAN-id mapping, event text.
+// - The MQTT bridge (MqttBridge) on any CanBus. MQTT.js is loaded when a
+//   bridge starts, so the rest never loads it.
 
 export {
   createServer,
@@ -27,5 +29,7 @@ export { FrameBatch, RECORD_SIZE, decodeRecord, encodeRecord } from './can/recor
 export * from './can/types.js';
 
 export * from './vscp/index.js';
+
+export * from './mqtt/index.js';
 
 export { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
