@@ -119,7 +119,7 @@ function printable(text: string, max = 200): string {
  * Bus events to an MQTT broker and events from it to the bus.
  *
  * Events:
- * - `connect` (): connected to the broker (again).
+ * - `connect` (): connected to the broker (again), and the first time also subscribed.
  * - `offline` (): the connection is gone; events queue until it is back.
  * - `refused` (r: MqttRefusal): a message on a subscription was not sent to the bus.
  * - `close` (): after stop().
@@ -366,18 +366,19 @@ export class MqttBridge extends EventEmitter {
       const v5 = this.o.protocolVersion === 5;
       // nl: the broker does not send our own publications back; rh 2: no retained messages at subscription.
       const request = Object.fromEntries(this.filters.map((f) => [f, v5 ? { qos: this.o.qos, nl: true, rh: 2 } : { qos: this.o.qos }]));
-      client.subscribe(request, (err, granted) => {
-        if (err) {
-          this.log.error(`mqtt: subscribing failed: ${err.message}`);
-          return;
-        }
-        for (const g of granted ?? []) {
-          if (g.qos >= 0x80) this.log.error(`mqtt: the broker refused the subscription ${g.topic} (code ${g.qos})`);
-        }
-      });
       if (this.echoes !== null) {
         this.log.info(`mqtt: a subscription can match this gateway's own publications: they are recognised and not sent back to the bus`);
       }
+      this.pump();
+      // 'connect' once the subscriptions are in place: from then on nothing published to them is missed.
+      client.subscribe(request, (err, granted) => {
+        if (err) this.log.error(`mqtt: subscribing failed: ${err.message}`);
+        for (const g of granted ?? []) {
+          if (g.qos >= 0x80) this.log.error(`mqtt: the broker refused the subscription ${g.topic} (code ${g.qos})`);
+        }
+        if (this.state === 'connected') this.emit('connect');
+      });
+      return;
     }
     this.emit('connect');
     this.pump();
