@@ -4,6 +4,7 @@
 // - The SocketCAN binding on its own (SocketCanBus / SocketCanSocket). The
 //   native addon is loaded on first use, so the rest works without it.
 // - The in-memory bus (VirtualCanBus) with the kernel's CAN_RAW semantics.
+// - A pure decoder of SocketCAN error frames and a derived bus state.
 // - The pure VSCP codec: GUIDs, numbers, CAN-id mapping, event text.
 // - The MQTT bridge (MqttBridge) on any CanBus. MQTT.js is loaded when a
 //   bridge starts, so the rest never loads it.
@@ -27,6 +28,9 @@ export { VirtualCanBus, VirtualCanSocket } from './can/virtual-bus.js';
 export type { VirtualCanBusOptions } from './can/virtual-bus.js';
 export { FrameBatch, RECORD_SIZE, decodeRecord, encodeRecord } from './can/record.js';
 export * from './can/types.js';
+export * from './can/error-frame.js';
+export { BusStateTracker, CAN_BUS_STATES, busStateFromCounters, reportedBusState } from './can/bus-state.js';
+export type { CanBusState, CanBusErrorStats, BusStateChange } from './can/bus-state.js';
 
 export * from './vscp/index.js';
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 // Writes dist/cli-bundle.js: the compiled CommonJS modules that `uvscpd` can reach from
-// dist/lib/cli.js, in ONE file, so that starting the daemon reads and resolves one file
+// dist/lib/cli/main.js, in ONE file, so that starting the daemon reads and resolves one file
 // instead of ~20 (bench/README.md, start-up). Each module keeps its own scope, its real
 // __filename/__dirname (the addon loader looks for build/ and prebuilds/ relative to
 // them) and its lazy require()s: a module runs when it is first required, as before.
@@ -13,7 +13,7 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
-const entry = 'lib/cli.js';
+const entry = 'lib/cli/main.js';
 const out = path.join(dist, 'cli-bundle.js');
 
 const REQUIRE_RE = /\brequire\((['"])(\.{1,2}\/[^'"]+)\1\)/g;

@@ -59,7 +59,7 @@ function run(command, commandArgs, env = {}) {
 }
 
 async function main() {
-  if (!fs.existsSync(path.join(root, 'dist', 'lib', 'cli.js'))) {
+  if (!fs.existsSync(path.join(root, 'dist', 'cli-bundle.js'))) {
     log('dist/ is missing: run `npm run build:ts` first (npm run bench does)');
     return 1;
   }

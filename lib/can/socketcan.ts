@@ -62,7 +62,8 @@ export function canError(errno: number, syscall: string, interfaceName: string, 
     case 'EAFNOSUPPORT':
     case 'EPROTONOSUPPORT':
       message =
-        `this kernel has no SocketCAN support (${code}): load the can and can_raw modules (\`modprobe can_raw\`), ` +
+        `cannot open CAN interface '${name}': this kernel has no SocketCAN support (${code}): ` +
+        'load the can and can_raw modules (`modprobe can_raw`), ' +
         'or use a kernel built with CONFIG_CAN and CONFIG_CAN_RAW (inside a container, the host kernel decides)';
       break;
     case 'ENETDOWN':

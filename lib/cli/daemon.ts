@@ -2,9 +2,12 @@
 // same script with the same arguments as a detached child (setsid: a new
 // session with no controlling terminal; stdin, stdout and stderr on
 // /dev/null) and one extra pipe on fd 3. The child says on that pipe
+//   warn <message>\n     for each warning it logs while starting (any number),
 //   ready <pid>\n        once it is listening (pid file written), or
 //   error <message>\n    when start-up failed,
-// then closes it. The parent exits 0 only after "ready", so start-up errors
+// then closes it. The parent prints the warnings as they come, so that
+// what the daemon warns about at start (no credentials on an open port, a
+// missing CAN interface) reaches the operator's terminal, not only syslog. The parent exits 0 only after "ready", so start-up errors
 // (port in use, no such CAN interface, no CAN support) reach the caller's
 // terminal and exit status, which the original's fork-then-exit could not.
 // The child is told that it is the daemon by an environment variable naming
@@ -30,6 +33,8 @@ export interface SpawnDaemonOptions {
   execArgv?: readonly string[];
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  /** Called with each warning the daemon logs before it is ready. */
+  onWarning?: (message: string) => void;
 }
 
 /** Parent side: start the daemon and wait for its verdict. Never rejects. */
@@ -69,16 +74,16 @@ export function spawnDaemon(options: SpawnDaemonOptions): Promise<DaemonOutcome>
     channel.setEncoding('utf8');
     channel.on('data', (chunk: string) => {
       buffered += chunk;
-      const nl = buffered.indexOf('\n');
-      if (nl < 0) {
-        if (buffered.length > 65536) settle({ ok: false, message: 'the daemon sent a malformed start-up report' });
-        return;
+      for (let nl = buffered.indexOf('\n'); nl >= 0 && !settled; nl = buffered.indexOf('\n')) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        const ready = /^ready (\d+)$/.exec(line);
+        if (ready !== null) settle({ ok: true, pid: Number(ready[1]) });
+        else if (line.startsWith('warn ')) options.onWarning?.(line.slice('warn '.length));
+        else if (line.startsWith('error ')) settle({ ok: false, message: line.slice('error '.length) });
+        else settle({ ok: false, message: 'the daemon sent a malformed start-up report' });
       }
-      const line = buffered.slice(0, nl);
-      const ready = /^ready (\d+)$/.exec(line);
-      if (ready !== null) settle({ ok: true, pid: Number(ready[1]) });
-      else if (line.startsWith('error ')) settle({ ok: false, message: line.slice('error '.length) });
-      else settle({ ok: false, message: 'the daemon sent a malformed start-up report' });
+      if (!settled && buffered.length > 65536) settle({ ok: false, message: 'the daemon sent a malformed start-up report' });
     });
     // The child's exit and the pipe's EOF arrive in either order; a report
     // still in the pipe must win over "exited before it was ready".
@@ -114,6 +119,8 @@ export function spawnDaemon(options: SpawnDaemonOptions): Promise<DaemonOutcome>
 
 /** Child side: the start-up report pipe. */
 export interface DaemonChannel {
+  /** A warning for the starting command's terminal; the channel stays open. */
+  warn(message: string): void;
   ready(pid: number): void;
   fail(message: string): void;
   /** Idempotent. */
@@ -148,6 +155,9 @@ export function takeDaemonChannel(env: NodeJS.ProcessEnv = process.env): DaemonC
     }
   };
   return {
+    warn(message) {
+      send(`warn ${message}`);
+    },
     ready(pid) {
       send(`ready ${pid}`);
       close();

@@ -1,7 +1,54 @@
-// Texts printed by -h/--help and -v/--version (stdout, exit 0).
+// Texts printed by -h/--help and -v/--version (stdout, exit 0). The option
+// list is rendered from the option table, so it cannot drift from the parser.
 
 import { PACKAGE_HOME, PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
-import { DEFAULTS, LIMITS, LOG_LEVELS, VIRTUAL_INTERFACE } from './options.js';
+import { OPTIONS, VIRTUAL_INTERFACE, type OptionSpec } from './options.js';
+import { DEFAULT_PORT } from '../server/server.js';
+
+const WIDTH = 79;
+/** Column where the descriptions start. */
+const TEXT_COLUMN = 26;
+
+/** `text` wrapped at WIDTH, first line after `left`, the others indented to TEXT_COLUMN. */
+function entry(left: string, text: string): string {
+  const lines: string[] = [];
+  let line = left.length + 2 <= TEXT_COLUMN ? left.padEnd(TEXT_COLUMN) : `${left}  `;
+  let empty = true;
+  for (const word of text.split(' ')) {
+    if (!empty && line.length + 1 + word.length > WIDTH) {
+      lines.push(line);
+      line = ' '.repeat(TEXT_COLUMN);
+      empty = true;
+    }
+    line += empty ? word : ` ${word}`;
+    empty = false;
+  }
+  lines.push(line);
+  return lines.join('\n');
+}
+
+/** The description with what the table knows, in parentheses: range or choices, repetition, default. */
+function describe(spec: OptionSpec): string {
+  if (spec.kind === 'flag') return spec.help;
+  const facts: string[] = [];
+  if (spec.kind === 'integer') facts.push(`${spec.range[0]}..${spec.range[1]}`);
+  if (spec.kind === 'text' && spec.choices !== undefined) facts.push(`one of ${spec.choices.join(', ')}`);
+  if (spec.kind === 'text' && spec.repeatable === true) facts.push('may be repeated');
+  const shown = spec.default !== undefined ? String(spec.default) : spec.defaultText;
+  if (shown !== undefined) facts.push(`default ${shown}`);
+  return facts.length > 0 ? `${spec.help} (${facts.join('; ')})` : spec.help;
+}
+
+export function optionsHelp(options: readonly OptionSpec[] = OPTIONS): string {
+  const out: string[] = [];
+  for (const spec of options) {
+    const short = spec.short !== undefined ? `-${spec.short}, ` : '    ';
+    const value = spec.kind === 'flag' ? '' : `=${spec.arg ?? 'VALUE'}`;
+    out.push(entry(`  ${short}--${spec.long}${value}`, describe(spec)));
+    if (spec.kind === 'flag' && spec.negatable !== undefined) out.push(entry(`      --no-${spec.long}`, spec.negatable.help));
+  }
+  return `${out.join('\n')}\n`;
+}
 
 export function helpText(): string {
   return `Usage: ${PACKAGE_NAME} [options]
@@ -9,38 +56,7 @@ export function helpText(): string {
 Micro VSCP daemon: serves the VSCP TCP/IP link protocol and bridges it to
 one SocketCAN bus (VSCP Level I events in 29-bit CAN identifiers).
 
-  -h, --help              print this help and exit
-  -v, --version           print the version and exit
-  -s, --stay              stay in the foreground (log to stderr); without it
-                          ${PACKAGE_NAME} daemonizes and logs to syslog
-  -U, --user=NAME         user name that USER accepts
-  -P, --password=PWD      password that PASS accepts (shown as *** in ps)
-      --password-file=PATH  read that password from the first line of a file
-                          (keeps it off the command line and out of unit files)
-  -c, --canbus=IF         SocketCAN interface (default ${DEFAULTS.canInterface}); '${VIRTUAL_INTERFACE}' is a
-                          built-in in-memory bus shared by all clients
-  -i, --ip=ADDR           listen on this IPv4 or IPv6 address (default: all)
-  -p, --port=N            TCP port, ${LIMITS.port[0]}..${LIMITS.port[1]} (default ${DEFAULTS.port}; 0 = any free port)
-  -g, --guid=GUID         interface GUID, 16 hex bytes separated by ':'
-                          (default 0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0)
-      --fifo-size=N       events buffered per client, ${LIMITS.fifoSize[0]}..${LIMITS.fifoSize[1]} (default ${DEFAULTS.fifoSize});
-                          when full the oldest is dropped and counted
-      --max-clients=N     simultaneous clients, ${LIMITS.maxClients[0]}..${LIMITS.maxClients[1]} (default ${DEFAULTS.maxClients})
-      --require-login     enforce USER/PASS (needs -U and -P); by default they
-                          are checked but not required, as in the original
-      --idle-timeout=SEC  close a client idle this long (default 0 = never)
-      --rcvbuf=BYTES      kernel receive buffer of each CAN socket
-                          (default: the kernel's)
-      --rx-coalesce=USEC  under load, gather CAN frames this long before a read,
-                          ${LIMITS.rxCoalesce[0]}..${LIMITS.rxCoalesce[1]} (default ${DEFAULTS.rxCoalesceUs}; 0 = off); an idle bus
-                          is read at once
-      --pid-file=PATH     write the process id here once listening; removed
-                          on exit
-      --log-level=LEVEL   ${LOG_LEVELS.join(', ')} (default ${DEFAULTS.logLevel})
-      --syslog            log to syslog (/dev/log) even with --stay
-      --no-syslog         daemon mode: log nothing (start-up errors still
-                          reach the terminal)
-
+${optionsHelp()}
 Signals: SIGTERM, SIGINT and SIGHUP all stop the daemon gracefully (clients
 are disconnected, exit status 0). There is no configuration file, so SIGHUP
 does not reload; it shuts down, as in the original uvscpd.
@@ -48,7 +64,7 @@ does not reload; it shuts down, as in the original uvscpd.
 Exit status: 0 success, 1 start-up or run-time failure, 2 invalid options.
 
 Try it without CAN hardware:  ${PACKAGE_NAME} -s -c ${VIRTUAL_INTERFACE} -i 127.0.0.1
-then:                         nc 127.0.0.1 ${DEFAULTS.port}
+then:                         nc 127.0.0.1 ${DEFAULT_PORT}
 
 Documentation: ${PACKAGE_HOME}
 `;

@@ -22,6 +22,48 @@ export const SYSLOG_PATH = '/dev/log';
 /** Longest message body sent in one datagram (syslog daemons accept at least 1 KiB; rsyslog 8 KiB). */
 const MAX_SYSLOG_MESSAGE = 2048;
 
+/** Whether a logger set to `threshold` logs messages of `level`. */
+export function levelEnabled(level: LogLevel, threshold: LogLevel): boolean {
+  return RANK[level] <= RANK[threshold];
+}
+
+/**
+ * Passes every message to `log`; until startupOver(), also hands warnings to
+ * `terminal`, for the terminal of whoever started the daemon.
+ */
+export class StartupWarnings implements Logger {
+  private terminal: ((msg: string) => void) | undefined;
+
+  constructor(
+    private readonly log: Logger,
+    terminal: ((msg: string) => void) | undefined,
+  ) {
+    this.terminal = terminal;
+  }
+
+  startupOver(): void {
+    this.terminal = undefined;
+  }
+
+  debug(msg: string): void {
+    this.log.debug(msg);
+  }
+  info(msg: string): void {
+    this.log.info(msg);
+  }
+  warn(msg: string): void {
+    this.log.warn(msg);
+    try {
+      this.terminal?.(oneLine(String(msg)));
+    } catch {
+      // A logger never takes the daemon down.
+    }
+  }
+  error(msg: string): void {
+    this.log.error(msg);
+  }
+}
+
 /** One line, printable: control characters become \xNN. */
 export function oneLine(msg: string): string {
   // eslint-disable-next-line no-control-regex

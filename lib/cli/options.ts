@@ -1,17 +1,27 @@
-// The uvscpd command line: parsing and validation. Pure: no I/O, no process
-// state; main() in ../cli.ts turns the result into actions and exit codes.
+// The uvscpd command line: one table of options, parsing and validation.
+// Pure: no I/O, no process state; ./main.ts turns the result into actions
+// and exit codes, ./help.ts renders the table.
 //
-// Syntax follows the original's getopt_long (spec §8.1): short options may be
-// clustered (`-sc can0`), a short option's value may be attached (`-p8598`,
-// `-cvcan0`) or be the next argument, and a value is always taken whole even
-// when it starts with '-' (`-P -secret`). A small normalisation pass turns
-// those getopt forms into `--long=value`, then minimist does the rest.
+// minimist does the parsing, configured from OPTIONS: which options take a
+// string and which are booleans, the short aliases, `--no-` negation and the
+// defaults. On top, getoptArgs() keeps the getopt_long syntax of the original
+// (docs/protocol.md §8.1) that minimist reads differently: short options
+// clustered (`-sc can0`), a short option's value attached (`-p8598`,
+// `-cvcan0`), and an option's value taken whole even when it starts with
+// '-' (`-P -secret`, `-p -1`). It rewrites those into `-x=value` and
+// `--long=value`, which minimist reads unambiguously.
 
 import minimist from 'minimist';
 import { isIP } from 'node:net';
-import { parseGuid, zeroGuid, type Guid } from '../vscp/guid.js';
+import { formatGuid, parseGuid, zeroGuid, type Guid } from '../vscp/guid.js';
 import { MAX_RECEIVE_COALESCE_US } from '../can/types.js';
-import { DEFAULT_RECEIVE_COALESCE_US } from '../server/server.js';
+import {
+  DEFAULT_CAN_INTERFACE,
+  DEFAULT_FIFO_SIZE,
+  DEFAULT_MAX_CLIENTS,
+  DEFAULT_PORT,
+  DEFAULT_RECEIVE_COALESCE_US,
+} from '../server/server.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
@@ -19,26 +29,204 @@ export const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'
 /** The reserved -c name that selects the built-in in-memory bus. */
 export const VIRTUAL_INTERFACE = 'virtual';
 
-export const DEFAULTS = Object.freeze({
-  canInterface: 'can0',
-  port: 8598,
-  fifoSize: 100,
-  maxClients: 5,
-  idleTimeoutSeconds: 0,
-  rxCoalesceUs: DEFAULT_RECEIVE_COALESCE_US,
-  logLevel: 'info' as LogLevel,
-});
+interface CommonSpec {
+  long: string;
+  /** One letter, getopt style. */
+  short?: string;
+  /** What the value is, in the help: `--port=N`. */
+  arg?: string;
+  /** Help text; the renderer appends the range or the choices, and the default, in parentheses. */
+  help: string;
+}
 
-/** Limits on the numeric options (inclusive). */
-export const LIMITS = Object.freeze({
-  port: [0, 65535],
-  fifoSize: [1, 100000],
-  maxClients: [1, 4096],
-  // setTimeout's largest delay is 2^31-1 ms.
-  idleTimeout: [0, 2147483],
-  rcvbuf: [1024, 2147483647],
-  rxCoalesce: [0, MAX_RECEIVE_COALESCE_US],
-} as const);
+/** A switch: true when given. `negatable` also accepts `--no-<long>` and leaves it undefined when neither is given. */
+export interface FlagSpec extends CommonSpec {
+  kind: 'flag';
+  negatable?: { help: string };
+}
+
+/** A non-empty string. `repeatable` keeps every occurrence (a list); otherwise the last one counts, as with getopt. */
+export interface TextSpec extends CommonSpec {
+  kind: 'text';
+  default?: string;
+  /** The default as the help describes it, when there is no `default` value. */
+  defaultText?: string;
+  repeatable?: boolean;
+  /** Never shown: redactArgs() hides its values. */
+  secret?: boolean;
+  /** The value must be one of these (`what` names it in the message). */
+  choices?: readonly string[];
+  /** Names the value in messages: `invalid <what> 'x': ...`. */
+  what?: string;
+  /** Returns why `value` is invalid (the whole message), or null. */
+  check?: (value: string) => string | null;
+}
+
+/** A decimal integer in `range` (inclusive). */
+export interface IntegerSpec extends CommonSpec {
+  kind: 'integer';
+  default?: number;
+  defaultText?: string;
+  range: readonly [number, number];
+  what: string;
+  /** Appended to the range in messages: `expected 1..100000 events`. */
+  unit?: string;
+}
+
+export type OptionSpec = FlagSpec | TextSpec | IntegerSpec;
+
+/**
+ * Linux netdevice name rules (dev_valid_name): 1..15 bytes, not '.' or
+ * '..', no '/', ':' or whitespace. The original silently used only the
+ * first 15 characters; we refuse instead of opening some other interface.
+ */
+function validInterfaceName(name: string): boolean {
+  return name.length >= 1 && Buffer.byteLength(name) <= 15 && name !== '.' && name !== '..' && !/[/:\s]/.test(name);
+}
+
+/** Printable form of a user-supplied value for an error message. */
+export function quote(value: string): string {
+  // JSON escaping keeps control characters and quotes visible on one line.
+  return /^[\x20-\x7e]*$/.test(value) && !value.includes("'") ? `'${value}'` : JSON.stringify(value);
+}
+
+/** Every option, in the order of the help. Add new options here, then read them in build(). */
+export const OPTIONS = [
+  { long: 'help', short: 'h', kind: 'flag', help: 'print this help and exit' },
+  { long: 'version', short: 'v', kind: 'flag', help: 'print the version and exit' },
+  {
+    long: 'stay',
+    short: 's',
+    kind: 'flag',
+    help: 'stay in the foreground (log to stderr); without it uvscpd daemonizes and logs to syslog',
+  },
+  { long: 'user', short: 'U', kind: 'text', arg: 'NAME', help: 'user name that USER accepts' },
+  { long: 'password', short: 'P', kind: 'text', arg: 'PWD', secret: true, help: 'password that PASS accepts (shown as *** in ps)' },
+  {
+    long: 'password-file',
+    kind: 'text',
+    arg: 'PATH',
+    help: 'read that password from the first line of a file (keeps it off the command line and out of unit files)',
+  },
+  {
+    long: 'canbus',
+    short: 'c',
+    kind: 'text',
+    arg: 'IF',
+    default: DEFAULT_CAN_INTERFACE,
+    help: `SocketCAN interface; '${VIRTUAL_INTERFACE}' is a built-in in-memory bus shared by all clients`,
+    check: (v) =>
+      validInterfaceName(v) ? null : `invalid CAN interface ${quote(v)}: expected 1 to 15 characters without '/', ':' or spaces`,
+  },
+  {
+    long: 'ip',
+    short: 'i',
+    kind: 'text',
+    arg: 'ADDR',
+    defaultText: 'all addresses',
+    help: 'listen on this IPv4 or IPv6 address',
+    check: (v) => (isIP(v) !== 0 ? null : `invalid ip address ${quote(v)}: expected an IPv4 or IPv6 address such as 127.0.0.1 or ::1`),
+  },
+  {
+    long: 'port',
+    short: 'p',
+    kind: 'integer',
+    arg: 'N',
+    range: [0, 65535],
+    default: DEFAULT_PORT,
+    what: 'port',
+    help: 'TCP port; 0 = any free port',
+  },
+  {
+    long: 'guid',
+    short: 'g',
+    kind: 'text',
+    arg: 'GUID',
+    default: formatGuid(zeroGuid()),
+    help: "interface GUID, 16 hex bytes separated by ':'",
+    check: (v) =>
+      parseGuid(v) !== null ? null : `invalid guid ${quote(v)}: expected 16 hex bytes separated by ':' (e.g. 0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:1)`,
+  },
+  {
+    long: 'fifo-size',
+    kind: 'integer',
+    arg: 'N',
+    range: [1, 100000],
+    default: DEFAULT_FIFO_SIZE,
+    what: 'fifo size',
+    unit: ' events',
+    help: 'events buffered per client; when full the oldest is dropped and counted',
+  },
+  {
+    long: 'max-clients',
+    kind: 'integer',
+    arg: 'N',
+    range: [1, 4096],
+    default: DEFAULT_MAX_CLIENTS,
+    what: 'client limit',
+    help: 'simultaneous clients',
+  },
+  {
+    long: 'require-login',
+    kind: 'flag',
+    help: 'enforce USER/PASS (needs -U and -P); by default they are checked but not required, as in the original',
+  },
+  {
+    long: 'idle-timeout',
+    kind: 'integer',
+    arg: 'SEC',
+    // setTimeout's largest delay is 2^31-1 ms.
+    range: [0, 2147483],
+    default: 0,
+    what: 'idle timeout',
+    unit: ' seconds',
+    help: 'close a client idle this long; 0 = never',
+  },
+  {
+    long: 'rcvbuf',
+    kind: 'integer',
+    arg: 'BYTES',
+    range: [1024, 2147483647],
+    defaultText: "the kernel's",
+    what: 'receive buffer size',
+    unit: ' bytes',
+    help: 'kernel receive buffer of each CAN socket',
+  },
+  {
+    long: 'rx-coalesce',
+    kind: 'integer',
+    arg: 'USEC',
+    range: [0, MAX_RECEIVE_COALESCE_US],
+    default: DEFAULT_RECEIVE_COALESCE_US,
+    what: 'receive coalescing window',
+    unit: ' microseconds',
+    help: 'under load, gather CAN frames this long before a read; an idle bus is read at once; 0 = off',
+  },
+  { long: 'pid-file', kind: 'text', arg: 'PATH', help: 'write the process id here once listening; removed on exit' },
+  {
+    long: 'log-level',
+    kind: 'text',
+    arg: 'LEVEL',
+    choices: LOG_LEVELS,
+    default: 'info',
+    what: 'log level',
+    help: "what to log; debug adds the options in effect and, per client, each command and the first word of its reply",
+  },
+  {
+    long: 'syslog',
+    kind: 'flag',
+    negatable: { help: 'daemon mode: log nothing (start-up errors and warnings still reach the terminal)' },
+    help: 'log to syslog (/dev/log) even with --stay',
+  },
+] as const satisfies readonly OptionSpec[];
+
+type Spec = (typeof OPTIONS)[number];
+type NameOf<S> = S extends { long: infer L } ? L : never;
+type FlagName = NameOf<Extract<Spec, { kind: 'flag' }>>;
+type NegatableName = NameOf<Extract<Spec, { negatable: object }>>;
+type TextName = NameOf<Exclude<Extract<Spec, { kind: 'text' }>, { repeatable: true }>>;
+type ListName = NameOf<Extract<Spec, { repeatable: true }>>;
+type IntegerName = NameOf<Extract<Spec, { kind: 'integer' }>>;
 
 export interface CliConfig {
   /** -s/--stay: run in the foreground instead of daemonizing. */
@@ -75,102 +263,80 @@ export type ParseResult =
   | { kind: 'version' }
   | { kind: 'error'; message: string };
 
-interface OptionSpec {
-  long: string;
-  short?: string;
-  takesValue: boolean;
+const SPECS: readonly OptionSpec[] = OPTIONS;
+const BY_LONG = new Map(SPECS.map((o) => [o.long, o]));
+const BY_SHORT = new Map(SPECS.filter((o) => o.short !== undefined).map((o) => [o.short as string, o]));
+
+/** minimist's configuration, derived from OPTIONS. */
+const MINIMIST_OPTIONS = {
+  string: SPECS.filter((o) => o.kind !== 'flag').map((o) => o.long),
+  boolean: SPECS.filter((o) => o.kind === 'flag').map((o) => o.long),
+  alias: Object.fromEntries(SPECS.filter((o) => o.short !== undefined).map((o) => [o.short as string, o.long])),
+  default: Object.fromEntries(
+    SPECS.flatMap((o): Array<[string, unknown]> => {
+      // minimist sets an absent boolean to false unless its default is defined; null keeps "not given" apart.
+      if (o.kind === 'flag') return [[o.long, o.negatable !== undefined ? null : false]];
+      return o.default !== undefined ? [[o.long, o.default]] : [];
+    }),
+  ),
+};
+
+function takesValue(spec: OptionSpec): boolean {
+  return spec.kind !== 'flag';
 }
 
-const OPTIONS: readonly OptionSpec[] = [
-  { long: 'help', short: 'h', takesValue: false },
-  { long: 'version', short: 'v', takesValue: false },
-  { long: 'stay', short: 's', takesValue: false },
-  { long: 'user', short: 'U', takesValue: true },
-  { long: 'password', short: 'P', takesValue: true },
-  { long: 'password-file', takesValue: true },
-  { long: 'canbus', short: 'c', takesValue: true },
-  { long: 'ip', short: 'i', takesValue: true },
-  { long: 'port', short: 'p', takesValue: true },
-  { long: 'guid', short: 'g', takesValue: true },
-  { long: 'fifo-size', takesValue: true },
-  { long: 'max-clients', takesValue: true },
-  { long: 'require-login', takesValue: false },
-  { long: 'idle-timeout', takesValue: true },
-  { long: 'rcvbuf', takesValue: true },
-  { long: 'rx-coalesce', takesValue: true },
-  { long: 'pid-file', takesValue: true },
-  { long: 'log-level', takesValue: true },
-  // A flag for the user (--syslog / --no-syslog); a string for minimist, so
-  // that an absent flag stays undefined (see normalise()).
-  { long: 'syslog', takesValue: false },
-];
-
-const BY_LONG = new Map(OPTIONS.map((o) => [o.long, o]));
-const BY_SHORT = new Map(OPTIONS.filter((o) => o.short !== undefined).map((o) => [o.short as string, o]));
-
-/** `-p`/`--port` for messages. */
+/** `-p/--port` for messages. */
 function optionName(spec: OptionSpec): string {
   return spec.short !== undefined ? `-${spec.short}/--${spec.long}` : `--${spec.long}`;
 }
 
 class UsageError extends Error {}
 
-/** Printable form of a user-supplied value for an error message. */
-function quote(value: string): string {
-  // JSON escaping keeps control characters and quotes visible on one line.
-  const json = JSON.stringify(value);
-  return /^[\x20-\x7e]*$/.test(value) && !value.includes("'") ? `'${value}'` : json;
-}
-
 /**
- * getopt-style arguments -> `--long=value` / `--flag` forms that minimist
- * reads unambiguously. Unknown things are passed through for minimist's
- * `unknown` handler to report.
+ * getopt-style arguments -> forms minimist reads as getopt would: a short
+ * cluster becomes one `-x` per flag and `-x=value` for the option that
+ * takes the rest, a separate value is attached (`--long=value`,
+ * `-x=value`). Unknown options pass through for minimist to report.
  */
-function normalise(argv: readonly string[]): string[] {
+function getoptArgs(argv: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
+    const nextValue = (spec: OptionSpec): string => {
+      if (i + 1 >= argv.length) throw new UsageError(`option ${optionName(spec)} requires a value`);
+      return argv[++i] as string;
+    };
     if (arg === '--') {
       out.push(...argv.slice(i));
       break;
     }
-    if (arg === '--syslog' || arg === '--no-syslog') {
-      out.push(`--syslog=${arg === '--syslog'}`);
-      continue;
-    }
     if (arg.startsWith('--')) {
-      const spec = BY_LONG.get(arg.slice(2));
-      if (spec?.takesValue && !arg.includes('=')) {
-        // getopt takes the next argument whatever it looks like.
-        if (i + 1 < argv.length) {
-          out.push(`--${spec.long}=${argv[i + 1] as string}`);
-          i++;
-        } else {
-          throw new UsageError(`option ${optionName(spec)} requires a value`);
-        }
-        continue;
+      const eq = arg.indexOf('=');
+      const name = arg.slice(2, eq < 0 ? undefined : eq);
+      const negated = name.startsWith('no-') ? BY_LONG.get(name.slice(3)) : undefined;
+      const spec = BY_LONG.get(name) ?? negated;
+      if (spec !== undefined && negated === spec && (spec.kind !== 'flag' || spec.negatable === undefined)) {
+        throw new UsageError(`unknown option '--${name}'`);
       }
-      out.push(arg);
+      if (spec === undefined) out.push(arg);
+      else if (!takesValue(spec)) {
+        if (eq >= 0) throw new UsageError(`option --${name} takes no value`);
+        out.push(arg);
+      } else out.push(eq >= 0 ? arg : `--${spec.long}=${nextValue(spec)}`);
       continue;
     }
     if (arg.length > 1 && arg.startsWith('-')) {
-      // A cluster of short options: flags, then at most one with a value.
       for (let j = 1; j < arg.length; j++) {
         const letter = arg[j] as string;
         const spec = BY_SHORT.get(letter);
         if (spec === undefined) throw new UsageError(`unknown option '-${letter}'`);
-        if (!spec.takesValue) {
-          out.push(`--${spec.long}`);
+        if (!takesValue(spec)) {
+          out.push(`-${letter}`);
           continue;
         }
-        let value = arg.slice(j + 1);
-        if (value.startsWith('=')) value = value.slice(1);
-        else if (value === '') {
-          if (i + 1 >= argv.length) throw new UsageError(`option ${optionName(spec)} requires a value`);
-          value = argv[++i] as string;
-        }
-        out.push(`--${spec.long}=${value}`);
+        // The rest of the cluster is the value (`-p8598`, also `-p=8598`), else the next argument.
+        const rest = arg.slice(j + 1);
+        out.push(`-${letter}=${rest === '' ? nextValue(spec) : rest.replace(/^=/, '')}`);
         break;
       }
       continue;
@@ -180,125 +346,93 @@ function normalise(argv: readonly string[]): string[] {
   return out;
 }
 
-/** The last of repeated values (getopt semantics), or undefined. */
-function lastValue(v: unknown): unknown {
-  return Array.isArray(v) ? v[v.length - 1] : v;
-}
+type Value = string | number | boolean | readonly string[] | undefined;
 
-function stringOption(args: minimist.ParsedArgs, long: string): string | undefined {
-  const v = lastValue(args[long]);
-  if (v === undefined) return undefined;
-  const spec = BY_LONG.get(long) as OptionSpec;
-  if (typeof v !== 'string' || v === '') throw new UsageError(`option ${optionName(spec)} requires a value`);
-  return v;
-}
-
-function flagOption(args: minimist.ParsedArgs, long: string): boolean {
-  return lastValue(args[long]) === true;
-}
-
-/** A decimal integer in [min, max]; `what` names it in the message. */
-function integerOption(
-  args: minimist.ParsedArgs,
-  long: string,
-  what: string,
-  [min, max]: readonly [number, number],
-  unit = '',
-): number | undefined {
-  const text = stringOption(args, long);
-  if (text === undefined) return undefined;
-  const n = /^[0-9]{1,10}$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`invalid ${what} ${quote(text)}: expected ${min}..${max}${unit}`);
-  }
-  return n;
-}
-
-/**
- * Linux netdevice name rules (dev_valid_name): 1..15 bytes, not '.' or
- * '..', no '/', ':' or whitespace. The original silently used only the
- * first 15 characters; we refuse instead of opening some other interface.
- */
-function validInterfaceName(name: string): boolean {
-  return (
-    name.length >= 1 &&
-    Buffer.byteLength(name) <= 15 &&
-    name !== '.' &&
-    name !== '..' &&
-    !/[/:\s]/.test(name)
-  );
-}
-
-function build(args: minimist.ParsedArgs): CliConfig {
-  const canInterface = stringOption(args, 'canbus') ?? DEFAULTS.canInterface;
-  if (!validInterfaceName(canInterface)) {
-    throw new UsageError(
-      `invalid CAN interface ${quote(canInterface)}: expected 1 to 15 characters without '/', ':' or spaces`,
-    );
-  }
-
-  const host = stringOption(args, 'ip');
-  if (host !== undefined && isIP(host) === 0) {
-    throw new UsageError(`invalid ip address ${quote(host)}: expected an IPv4 or IPv6 address such as 127.0.0.1 or ::1`);
-  }
-
-  const port = integerOption(args, 'port', 'port', LIMITS.port) ?? DEFAULTS.port;
-
-  const guidText = stringOption(args, 'guid');
-  let guid: Guid = zeroGuid();
-  if (guidText !== undefined) {
-    const parsed = parseGuid(guidText);
-    if (parsed === null) {
-      throw new UsageError(`invalid guid ${quote(guidText)}: expected 16 hex bytes separated by ':' (e.g. 0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:1)`);
+/** One option's parsed value, validated against its spec. */
+function readValue(spec: OptionSpec, raw: unknown): Value {
+  if (spec.kind === 'flag') return typeof raw === 'boolean' ? raw : undefined;
+  if (raw === undefined) return undefined;
+  if (spec.kind === 'integer' && typeof raw === 'number') return raw; // the default
+  const all = (Array.isArray(raw) ? raw : [raw]).map(String);
+  const texts = spec.kind === 'text' && spec.repeatable === true ? all : all.slice(-1);
+  for (const text of texts) {
+    if (text === '') throw new UsageError(`option ${optionName(spec)} requires a value`);
+    if (spec.kind === 'integer') {
+      const [min, max] = spec.range;
+      const n = /^[0-9]{1,10}$/.test(text) ? Number(text) : NaN;
+      if (!(n >= min && n <= max)) throw new UsageError(`invalid ${spec.what} ${quote(text)}: expected ${min}..${max}${spec.unit ?? ''}`);
+      return n;
     }
-    guid = parsed;
+    if (spec.choices !== undefined && !spec.choices.includes(text)) {
+      throw new UsageError(`invalid ${spec.what ?? spec.long} ${quote(text)}: expected one of ${spec.choices.join(', ')}`);
+    }
+    const problem = spec.check?.(text) ?? null;
+    if (problem !== null) throw new UsageError(problem);
+  }
+  return spec.kind === 'text' && spec.repeatable === true ? texts : texts[0];
+}
+
+/** Every option's validated value, by long name, with typed accessors. */
+class OptionValues {
+  private readonly values = new Map<string, Value>();
+
+  constructor(args: minimist.ParsedArgs) {
+    for (const spec of SPECS) this.values.set(spec.long, readValue(spec, args[spec.long]));
   }
 
-  const fifoSize = integerOption(args, 'fifo-size', 'fifo size', LIMITS.fifoSize, ' events') ?? DEFAULTS.fifoSize;
-  const maxClients = integerOption(args, 'max-clients', 'client limit', LIMITS.maxClients) ?? DEFAULTS.maxClients;
-  const idleSeconds =
-    integerOption(args, 'idle-timeout', 'idle timeout', LIMITS.idleTimeout, ' seconds') ?? DEFAULTS.idleTimeoutSeconds;
-  const receiveBufferSize = integerOption(args, 'rcvbuf', 'receive buffer size', LIMITS.rcvbuf, ' bytes');
-  const receiveCoalesceUs =
-    integerOption(args, 'rx-coalesce', 'receive coalescing window', LIMITS.rxCoalesce, ' microseconds') ?? DEFAULTS.rxCoalesceUs;
-
-  const logLevelText = stringOption(args, 'log-level') ?? DEFAULTS.logLevel;
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevelText)) {
-    throw new UsageError(`invalid log level ${quote(logLevelText)}: expected one of ${LOG_LEVELS.join(', ')}`);
+  flag(long: FlagName): boolean {
+    return this.values.get(long) === true;
   }
+  /** true, false (`--no-`), or undefined when neither was given. */
+  negatable(long: NegatableName): boolean | undefined {
+    return this.values.get(long) as boolean | undefined;
+  }
+  text(long: TextName): string | undefined {
+    return this.values.get(long) as string | undefined;
+  }
+  /** Every value of a repeatable option, in order. */
+  list(long: ListName): readonly string[] {
+    return (this.values.get(long) as readonly string[] | undefined) ?? [];
+  }
+  integer(long: IntegerName): number | undefined {
+    return this.values.get(long) as number | undefined;
+  }
+}
 
-  const user = stringOption(args, 'user');
-  const password = stringOption(args, 'password');
-  const passwordFile = stringOption(args, 'password-file');
+/** The table's default of a text option that has one. */
+function textOr(v: OptionValues, long: TextName & NameOf<Extract<Spec, { default: string }>>): string {
+  return v.text(long) as string;
+}
+
+function build(v: OptionValues): CliConfig {
+  const user = v.text('user');
+  const password = v.text('password');
+  const passwordFile = v.text('password-file');
   if (password !== undefined && passwordFile !== undefined) {
     throw new UsageError('options -P/--password and --password-file exclude each other');
   }
-  const requireLogin = flagOption(args, 'require-login');
+  const requireLogin = v.flag('require-login');
   if (requireLogin && (user === undefined || (password === undefined && passwordFile === undefined))) {
     throw new UsageError('option --require-login needs both -U/--user and -P/--password (or --password-file)');
   }
-
-  const pidFile = stringOption(args, 'pid-file');
-  const syslogValue = lastValue(args['syslog']);
-
   return {
-    stay: flagOption(args, 'stay'),
+    stay: v.flag('stay'),
     user,
     password,
     passwordFile,
-    canInterface,
-    host,
-    port,
-    guid,
-    fifoSize,
-    maxClients,
+    canInterface: textOr(v, 'canbus'),
+    host: v.text('ip'),
+    port: v.integer('port') as number,
+    guid: parseGuid(textOr(v, 'guid')) as Guid,
+    fifoSize: v.integer('fifo-size') as number,
+    maxClients: v.integer('max-clients') as number,
     requireLogin,
-    idleTimeoutMs: idleSeconds * 1000,
-    receiveBufferSize,
-    receiveCoalesceUs,
-    pidFile,
-    logLevel: logLevelText as LogLevel,
-    syslog: typeof syslogValue === 'boolean' ? syslogValue : undefined,
+    idleTimeoutMs: (v.integer('idle-timeout') as number) * 1000,
+    receiveBufferSize: v.integer('rcvbuf'),
+    receiveCoalesceUs: v.integer('rx-coalesce') as number,
+    pidFile: v.text('pid-file'),
+    logLevel: textOr(v, 'log-level') as LogLevel,
+    syslog: v.negatable('syslog'),
   };
 }
 
@@ -306,9 +440,8 @@ function build(args: minimist.ParsedArgs): CliConfig {
 export function parseOptions(argv: readonly string[]): ParseResult {
   try {
     const unknown: string[] = [];
-    const args = minimist(normalise(argv), {
-      string: OPTIONS.filter((o) => o.takesValue || o.long === 'syslog').map((o) => o.long),
-      boolean: OPTIONS.filter((o) => !o.takesValue && o.long !== 'syslog').map((o) => o.long),
+    const args = minimist(getoptArgs(argv), {
+      ...MINIMIST_OPTIONS,
       unknown: (arg: string) => {
         unknown.push(arg);
         return false;
@@ -320,80 +453,73 @@ export function parseOptions(argv: readonly string[]): ParseResult {
       throw new UsageError(`unexpected argument ${quote(first)}: uvscpd takes options only`);
     }
     for (const v of args._) throw new UsageError(`unexpected argument ${quote(String(v))}: uvscpd takes options only`);
-    for (const spec of OPTIONS) {
-      if (!spec.takesValue && spec.long !== 'syslog') {
-        const v = lastValue(args[spec.long]);
-        if (typeof v !== 'boolean') throw new UsageError(`option --${spec.long} takes no value`);
-      }
-    }
-    const syslogValue = lastValue(args['syslog']);
-    if (syslogValue !== undefined) {
-      if (syslogValue !== 'true' && syslogValue !== 'false') throw new UsageError('option --syslog takes no value');
-      args['syslog'] = syslogValue === 'true';
-    }
-    if (flagOption(args, 'help')) return { kind: 'help' };
-    if (flagOption(args, 'version')) return { kind: 'version' };
-    return { kind: 'run', config: build(args) };
+    // Help and version win over bad values (not over unknown options: those may be typos of these).
+    if (args['help'] === true) return { kind: 'help' };
+    if (args['version'] === true) return { kind: 'version' };
+    return { kind: 'run', config: build(new OptionValues(args)) };
   } catch (err) {
     if (err instanceof UsageError) return { kind: 'error', message: err.message };
     throw err;
   }
 }
 
+/** The options in effect on one line, for the debug log: no password, only whether one is set. */
+export function describeConfig(c: CliConfig): string {
+  const listen = c.host === undefined ? `all addresses, port ${c.port}` : `${c.host} port ${c.port}`;
+  return [
+    `CAN interface ${c.canInterface}`,
+    `listen on ${listen}`,
+    `guid ${formatGuid(c.guid)}`,
+    `fifo ${c.fifoSize} events`,
+    `max clients ${c.maxClients}`,
+    `idle timeout ${c.idleTimeoutMs === 0 ? 'off' : `${c.idleTimeoutMs / 1000} s`}`,
+    `receive buffer ${c.receiveBufferSize === undefined ? "the kernel's" : `${c.receiveBufferSize} bytes`}`,
+    `rx-coalesce ${c.receiveCoalesceUs} us`,
+    `user ${c.user ?? '(none)'}`,
+    `password ${c.password !== undefined || c.passwordFile !== undefined ? 'set' : '(none)'}`,
+    `login ${c.requireLogin ? 'required' : 'optional'}`,
+    `pid file ${c.pidFile ?? '(none)'}`,
+  ].join(', ');
+}
+
 /**
- * The arguments with every password value replaced by `***`, for the
- * process title (what `ps` shows) and anything else that displays them.
+ * The arguments with the value of every secret option replaced by `***`,
+ * for the process title (what `ps` shows) and anything else that displays them.
  */
 export function redactArgs(argv: readonly string[]): string[] {
   const out: string[] = [];
+  const isSecret = (spec: OptionSpec | undefined): boolean => spec?.kind === 'text' && spec.secret === true;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--') {
       out.push(...argv.slice(i));
       break;
     }
-    if (arg === '--password') {
+    // The option whose value is the next argument (if any), as getoptArgs() reads it.
+    let valueOf: OptionSpec | undefined;
+    if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      const spec = BY_LONG.get(arg.slice(2, eq < 0 ? undefined : eq));
+      if (eq >= 0) {
+        out.push(isSecret(spec) ? `${arg.slice(0, eq)}=***` : arg);
+        continue;
+      }
+      if (spec !== undefined && takesValue(spec)) valueOf = spec;
       out.push(arg);
-      if (i + 1 < argv.length) {
-        out.push('***');
-        i++;
-      }
-      continue;
-    }
-    if (arg.startsWith('--password=')) {
-      out.push('--password=***');
-      continue;
-    }
-    if (arg.length > 1 && arg.startsWith('-') && !arg.startsWith('--')) {
-      // A short cluster: flags, then at most one option with a value (as normalise()).
+    } else if (arg.length > 1 && arg.startsWith('-')) {
+      // A short cluster: flags, then at most one option that takes the rest or the next argument.
       let j = 1;
-      for (; j < arg.length; j++) {
-        const spec = BY_SHORT.get(arg[j] as string);
-        if (spec === undefined || spec.takesValue) break;
-      }
-      if (j < arg.length && arg[j] === 'P') {
-        if (j + 1 < arg.length) out.push(`${arg.slice(0, j + 1)}***`);
-        else {
-          out.push(arg);
-          if (i + 1 < argv.length) {
-            out.push('***');
-            i++;
-          }
-        }
-        continue;
-      }
-      if (j < arg.length && BY_SHORT.get(arg[j] as string)?.takesValue === true && j + 1 === arg.length && i + 1 < argv.length) {
-        // Another option's separate value: keep it, and do not mistake it for an option.
-        out.push(arg, argv[i + 1] as string);
-        i++;
-        continue;
-      }
-    } else if (BY_LONG.get(arg.slice(2))?.takesValue === true && i + 1 < argv.length) {
-      out.push(arg, argv[i + 1] as string);
+      while (j < arg.length && BY_SHORT.get(arg[j] as string)?.kind === 'flag') j++;
+      const spec = BY_SHORT.get(arg[j] as string);
+      if (spec === undefined || j + 1 === arg.length) {
+        valueOf = spec;
+        out.push(arg);
+      } else out.push(isSecret(spec) ? `${arg.slice(0, j + 1)}***` : arg);
+    } else out.push(arg);
+    if (valueOf !== undefined && i + 1 < argv.length) {
       i++;
-      continue;
+      out.push(isSecret(valueOf) ? '***' : (argv[i] as string));
     }
-    out.push(arg);
   }
   return out;
 }

@@ -373,6 +373,19 @@ describe('uvscpd -s: foreground service', { timeout: 60000 }, () => {
     assert.match(loud.d.stderr, /info: listening on/);
   });
 
+  it('--log-level debug adds the options in effect (never the password); info does not', async () => {
+    const debug = await start(['--log-level', 'debug', '-U', 'admin', '-P', 'Dbg-pw1', '--fifo-size', '7']);
+    await stop(debug.d);
+    assert.match(
+      debug.d.stderr,
+      /debug: options: CAN interface virtual, listen on 127\.0\.0\.1 port 0, guid 0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0, fifo 7 events, .*user admin, password set,/,
+    );
+    assert.ok(!debug.d.stderr.includes('Dbg-pw1'));
+    const info = await start([]);
+    await stop(info.d);
+    assert.doesNotMatch(info.d.stderr, /debug:/);
+  });
+
   it('stderr connected to the journal (JOURNAL_STREAM matches): <N> priority prefixes', async () => {
     const dir = tempDir();
     try {
@@ -411,6 +424,37 @@ describe('uvscpd -s: foreground service', { timeout: 60000 }, () => {
       assert.equal(existsSync(pidFile), false);
     } finally {
       dir.remove();
+    }
+  });
+});
+
+describe('uvscpd -s: warnings while starting reach the terminal once', { timeout: 30000 }, () => {
+  const OPEN = /listening on 0\.0\.0\.0:(\d+) without credentials: anyone who can reach this port can send on the CAN bus/g;
+
+  it('logging on stderr: the log line is the one', async () => {
+    const d = new Foreground(['-s', '-c', 'virtual', '-i', '0.0.0.0', '-p', '0']);
+    try {
+      const port = await d.listening();
+      await waitFor(() => d.stderr.includes('without credentials'), 5000, 'the warning');
+      await stop(d);
+      const found = [...d.stderr.matchAll(OPEN)];
+      assert.equal(found.length, 1, d.stderr);
+      assert.equal(Number(found[0]?.[1]), port);
+      assert.match(d.stderr, new RegExp(`^uvscpd\\[${d.pid}\\]: warn: listening on 0\\.0\\.0\\.0:${port} without credentials`, 'm'));
+    } finally {
+      await stop(d);
+    }
+  });
+
+  it('logging to syslog (--syslog): printed on stderr as well', async () => {
+    const d = new Foreground(['-s', '--syslog', '-c', 'virtual', '-i', '0.0.0.0', '-p', '0']);
+    try {
+      await waitFor(() => d.stderr.includes('without credentials'), 10000, 'the warning');
+      await stop(d);
+      assert.equal([...d.stderr.matchAll(OPEN)].length, 1, d.stderr);
+      assert.match(d.stderr, /^uvscpd: warning: listening on 0\.0\.0\.0:\d+ without credentials/m);
+    } finally {
+      await stop(d);
     }
   });
 });

@@ -106,6 +106,47 @@ describe('uvscpd daemon mode', { timeout: 60000 }, () => {
     assert.equal(r.stderr.split('\n').length, 2);
   });
 
+  it('a warning the daemon logs while starting is printed by the starting command, once', async () => {
+    const dir = tempDir();
+    const pidFile = join(dir.path, 'open.pid');
+    let pid = 0;
+    try {
+      // Listening on all addresses without credentials: the server warns.
+      const r = await runCliOnFreePort((p) => ['-c', 'virtual', '-i', '0.0.0.0', '-p', String(p), '--pid-file', pidFile]);
+      assert.equal(r.code, 0, r.stderr);
+      pid = Number(readFileSync(pidFile, 'utf8'));
+      track(pid);
+      assert.equal(
+        r.stderr,
+        `uvscpd: warning: listening on 0.0.0.0:${r.port} without credentials: anyone who can reach this port can send on the CAN bus\n`,
+      );
+      assert.equal(r.stdout, '');
+      process.kill(pid, 'SIGTERM');
+      await waitFor(() => !isAlive(pid), 2000, 'the daemon to exit');
+      untrack(pid);
+    } finally {
+      if (pid > 0 && isAlive(pid)) process.kill(pid, 'SIGKILL');
+      dir.remove();
+    }
+  });
+
+  it('--log-level error: no warning on the terminal either', async () => {
+    const dir = tempDir();
+    const pidFile = join(dir.path, 'quiet.pid');
+    try {
+      const r = await runCli(['-c', 'virtual', '-i', '0.0.0.0', '-p', '0', '--pid-file', pidFile, '--log-level', 'error']);
+      assert.equal(r.code, 0, r.stderr);
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      track(pid);
+      assert.equal(r.stderr, '');
+      process.kill(pid, 'SIGTERM');
+      await waitFor(() => !isAlive(pid), 2000, 'the daemon to exit');
+      untrack(pid);
+    } finally {
+      dir.remove();
+    }
+  });
+
   it('a pid file that cannot be written is a start-up error (exit 1), no daemon is left', async () => {
     const r = await runCli(['-c', 'virtual', '-i', '127.0.0.1', '-p', '0', '--pid-file', '/nonexistent-uvscpd-dir/x.pid']);
     assert.equal(r.code, 1);

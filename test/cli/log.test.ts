@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatSyslog, oneLine, StderrLogger, SyslogLogger, syslogTimestamp } from '../../lib/cli/log.js';
 import { notifySocketPath, sdNotify, watchdogIntervalMs } from '../../lib/cli/systemd.js';
-import { describeStartupError } from '../../lib/cli.js';
 
 describe('StderrLogger', () => {
   it('writes `uvscpd[pid]: level: message` lines and honours the level', () => {
@@ -114,21 +113,5 @@ describe('systemd helpers', () => {
     assert.equal(watchdogIntervalMs({ WATCHDOG_USEC: '10000000', WATCHDOG_PID: '5' }, 5), 5000);
     assert.equal(watchdogIntervalMs({ WATCHDOG_USEC: '10000000', WATCHDOG_PID: '6' }, 5), 0);
     assert.equal(watchdogIntervalMs({ WATCHDOG_USEC: 'x' }, 5), 0);
-  });
-});
-
-describe('start-up error messages', () => {
-  const cfg = { canInterface: 'can0', host: '127.0.0.1', port: 8598 };
-  const err = (code: string, syscall?: string): Error => Object.assign(new Error(`some ${code} text`), { code, syscall });
-  it('name the problem, the code and a way out', () => {
-    assert.match(describeStartupError(err('EADDRINUSE', 'listen'), cfg), /^cannot listen on 127\.0\.0\.1:8598: address already in use \(EADDRINUSE\)/);
-    assert.match(describeStartupError(err('ENODEV'), cfg), /^CAN interface 'can0' does not exist \(ENODEV\)/);
-    assert.match(describeStartupError(err('EAFNOSUPPORT'), cfg), /no SocketCAN support \(EAFNOSUPPORT\); try 'modprobe can_raw'/);
-    assert.match(describeStartupError(err('EACCES', 'listen'), { ...cfg, port: 80 }), /127\.0\.0\.1:80: permission denied/);
-    assert.match(describeStartupError(err('EWHATEVER'), { ...cfg, host: '::1' }), /^some EWHATEVER text$/);
-    assert.equal(describeStartupError(err('EACCES'), cfg), 'some EACCES text', 'EACCES from the CAN side is not about ports');
-    assert.equal(describeStartupError(Object.assign(new Error('boom'), { code: 'EPERM' }), cfg), 'boom (EPERM)');
-    assert.match(describeStartupError(err('EADDRNOTAVAIL', 'listen'), { ...cfg, host: '::1' }), /\[::1\]:8598/);
-    assert.match(describeStartupError(err('EADDRINUSE', 'listen'), { ...cfg, host: undefined }), /0\.0\.0\.0:8598/);
   });
 });

@@ -4,6 +4,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseOptions, redactArgs, type CliConfig, type ParseResult } from '../../lib/cli/options.js';
 import { formatGuid } from '../../lib/vscp/guid.js';
+import { optionsHelp } from '../../lib/cli/help.js';
+import { OPTIONS } from '../../lib/cli/options.js';
+import {
+  DEFAULT_CAN_INTERFACE,
+  DEFAULT_FIFO_SIZE,
+  DEFAULT_MAX_CLIENTS,
+  DEFAULT_PORT,
+  DEFAULT_RECEIVE_COALESCE_US,
+} from '../../lib/server/server.js';
 
 function config(args: string[]): CliConfig {
   const r = parseOptions(args);
@@ -38,6 +47,34 @@ describe('cli options: defaults', () => {
     assert.equal(c.pidFile, undefined);
     assert.equal(c.logLevel, 'info');
     assert.equal(c.syslog, undefined);
+  });
+  it('are the library\'s defaults (written once, in lib/server)', () => {
+    const c = config([]);
+    assert.equal(c.canInterface, DEFAULT_CAN_INTERFACE);
+    assert.equal(c.port, DEFAULT_PORT);
+    assert.equal(c.fifoSize, DEFAULT_FIFO_SIZE);
+    assert.equal(c.maxClients, DEFAULT_MAX_CLIENTS);
+    assert.equal(c.receiveCoalesceUs, DEFAULT_RECEIVE_COALESCE_US);
+  });
+});
+
+describe('cli options: the help is rendered from the option table', () => {
+  const help = optionsHelp();
+  for (const spec of OPTIONS) {
+    it(`--${spec.long}`, () => {
+      const line = help.split('\n').find((l) => l.includes(`--${spec.long}`));
+      assert.ok(line !== undefined, `help mentions --${spec.long}`);
+      if ('short' in spec) assert.ok(line.startsWith(`  -${spec.short}, --${spec.long}`), line);
+      if ('arg' in spec) assert.ok(line.includes(`--${spec.long}=${spec.arg}`), line);
+      const tail = help.slice(help.indexOf(line));
+      const entry = tail.slice(0, tail.slice(1).search(/\n {2,6}-|$/) + 1);
+      if ('default' in spec) assert.ok(entry.replace(/\s+/g, ' ').includes(`default ${String(spec.default)}`), entry);
+      if ('range' in spec) assert.ok(entry.replace(/\s+/g, ' ').includes(`${spec.range[0]}..${spec.range[1]}`), entry);
+      if ('negatable' in spec) assert.ok(help.includes(`--no-${spec.long}`));
+    });
+  }
+  it('every line fits in 79 columns', () => {
+    for (const l of help.split('\n')) assert.ok(l.length <= 79, l);
   });
 });
 
@@ -179,6 +216,10 @@ describe('cli options: invalid values give one clear line', () => {
     [['--user='], /^option -U\/--user requires a value$/],
     [['--pid-file'], /^option --pid-file requires a value$/],
     [['--syslog=maybe'], /^option --syslog takes no value$/],
+    [['--no-syslog=1'], /^option --no-syslog takes no value$/],
+    [['--stay=yes'], /^option --stay takes no value$/],
+    [['--no-stay'], /^unknown option '--no-stay'$/],
+    [['--no-port', '1'], /^unknown option '--no-port'$/],
   ];
   for (const [args, re] of cases) {
     it(`${JSON.stringify(args)} -> ${re.source}`, () => assert.match(error(args), re));

@@ -1,0 +1,47 @@
+// The uvscpd command's start-up failures on the CAN side, with the real
+// addon's errors on a kernel with SocketCAN (the CAN guest): the message is
+// the binding's own (one place for the advice), classified as a CAN failure
+// even though bind(2) is what failed, and the terminal gets it once.
+
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { socketCanBus } from '../../lib/can/socketcan.js';
+import type { CanError } from '../../lib/can/types.js';
+import { killAll, runCli } from '../helpers/cli.js';
+
+after(killAll);
+
+/** The binding's error for opening `name` in this process. */
+function openError(name: string): CanError {
+  try {
+    socketCanBus.open(name).close();
+  } catch (err) {
+    return err as CanError;
+  }
+  throw new Error(`${name} opened`);
+}
+
+describe('uvscpd -c lo: not a CAN interface', { timeout: 60000 }, () => {
+  const err = openError('lo');
+
+  it('the binding reports it from bind(2), with its advice', () => {
+    assert.equal(err.code, 'ENODEV');
+    assert.equal(err.syscall, 'bind');
+    assert.match(err.message, /^'lo' is not a CAN interface \(ENODEV\): pick a CAN interface/);
+  });
+
+  it('-s: exit 1, the binding\'s message logged once as the error, not as a listen failure', async () => {
+    const r = await runCli(['-s', '-c', 'lo', '-i', '127.0.0.1', '-p', '0'], { timeoutMs: 30000 });
+    assert.equal(r.code, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /cannot listen/);
+    const lines = r.stderr.split('\n');
+    assert.equal(lines.filter((l) => l.endsWith(`: error: ${err.message}`)).length, 1, r.stderr);
+    assert.equal(lines.filter((l) => l.includes('pick a CAN interface')).length, 1, r.stderr);
+  });
+
+  it('daemon mode: the starting command prints that one line and exits 1', async () => {
+    const r = await runCli(['-c', 'lo', '-i', '127.0.0.1', '-p', '0'], { timeoutMs: 30000 });
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stderr, `uvscpd: ${err.message}\n`);
+  });
+});
