@@ -1,6 +1,7 @@
 // The public library API: require('uvscpd') / import ... from 'uvscpd'.
 //
-// - The VSCP TCP/IP link server (createServer), over SocketCAN or the in-memory bus.
+// - The VSCP TCP/IP link server (createServer), over SocketCAN or the in-memory bus,
+//   with the MQTT bridge beside it when `mqtt` is given.
 // - The SocketCAN binding on its own (SocketCanBus / SocketCanSocket). The
 //   native addon is loaded on first use, so the rest works without it.
 // - The in-memory bus (VirtualCanBus) with the kernel's CAN_RAW semantics.
@@ -9,8 +10,9 @@
 // - The MQTT bridge (MqttBridge) on any CanBus. MQTT.js is loaded when a
 //   bridge starts, so the rest never loads it.
 
+export { createServer, VscpGateway } from './gateway.js';
+export type { ServerOptions, ServerMqttOptions } from './gateway.js';
 export {
-  createServer,
   VscpServer,
   DEFAULT_PORT,
   DEFAULT_HOST,

@@ -75,6 +75,16 @@ export async function main(argv: readonly string[], io: MainIo = defaultIo): Pro
     }
     config = { ...config, password };
   }
+  if (config.mqttArgs !== undefined) {
+    // The bridge's password, CA, certificate and key files: read before daemonizing, so a bad one reaches the terminal.
+    const { mqttSettingsFromCli } = require('../mqtt/options.js') as typeof import('../mqtt/options.js');
+    const mqtt = mqttSettingsFromCli(config.mqttArgs);
+    if (!mqtt.ok) {
+      io.stderr(`${PACKAGE_NAME}: ${mqtt.error}\n`);
+      return EXIT_USAGE;
+    }
+    config = { ...config, mqtt: mqtt.settings ?? undefined };
+  }
   const channel = process.env[DAEMON_ENV] === undefined ? undefined : lazy.daemon().takeDaemonChannel();
   if (!config.stay && channel === undefined) {
     const script = io.script ?? process.argv[1];

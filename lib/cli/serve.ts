@@ -2,7 +2,8 @@
 // file, systemd notification, and the daemon's start-up report.
 //
 // Signals: SIGTERM, SIGINT and SIGHUP stop gracefully (server.close(),
-// every CAN socket closed) and exit 0; a hard timer exits anyway after
+// every CAN socket closed, with --mqtt the gateway's offline status
+// published and the broker connection closed) and exit 0; a hard timer exits anyway after
 // STOP_TIMEOUT_MS; a second signal exits at once. SIGHUP stops rather than
 // reloads: there is no configuration file, the original shut down on it, and
 // a foreground daemon whose terminal goes away gets SIGHUP.
@@ -21,6 +22,8 @@ import { describeStartupError } from './startup-error.js';
 const lazy = {
   daemon: (): typeof import('./daemon.js') => require('./daemon.js') as typeof import('./daemon.js'),
   systemd: (): typeof import('./systemd.js') => require('./systemd.js') as typeof import('./systemd.js'),
+  // With --mqtt only: the server with the bridge beside it (MQTT.js itself loads when the bridge starts).
+  gateway: (): typeof import('../gateway.js') => require('../gateway.js') as typeof import('../gateway.js'),
 };
 
 export const EXIT_OK = 0;
@@ -161,7 +164,9 @@ export async function serve(
   let server: VscpServer;
   let address: AddressInfo;
   try {
-    server = createServer({
+    const make = config.mqtt === undefined ? createServer : lazy.gateway().createServer;
+    server = make({
+      ...(config.mqtt === undefined ? {} : { mqtt: config.mqtt }),
       bus: openBus(config.canInterface),
       canInterface: config.canInterface,
       host: config.host,

@@ -77,7 +77,6 @@ const DEFAULT_RECEIVE_MAXIMUM = 65535;
 const CAN_RETRY_MS = 5000;
 /** Bad messages and bus write errors: at most one log line per interval. */
 const LOG_INTERVAL_MS = 10_000;
-const STOP_TIMEOUT_MS = 3000;
 const CONNECT_TIMEOUT_MS = 10_000;
 const KEEPALIVE_S = 30;
 /** MQTT 5 DISCONNECT reason: a client with the same id connected. */
@@ -520,7 +519,7 @@ export class MqttBridge extends EventEmitter {
   /**
    * Publish what is queued (while connected, for a bounded time), mark the
    * gateway offline on the broker, disconnect, close the CAN socket.
-   * Idempotent; resolves within about STOP_TIMEOUT_MS whatever the broker does.
+   * Idempotent; resolves within stopTimeoutMs whatever the broker does.
    */
   stop(): Promise<void> {
     this.stopping ??= this.stopNow();
@@ -538,18 +537,20 @@ export class MqttBridge extends EventEmitter {
     socket?.close(); // no new events from here on
     const client = this.client;
     if (client !== null) {
-      const deadline = Date.now() + STOP_TIMEOUT_MS;
+      const budget = this.o.stopTimeoutMs;
+      const deadline = Date.now() + budget;
       if (wasConnected && client.connected) {
+        // Half the budget for what is queued, a quarter for the offline status, the rest to disconnect.
         this.state = 'connected';
         this.pump();
-        while ((this.queue.size > 0 || this.counters.inflight > 0) && client.connected && Date.now() < deadline - 1000) {
+        while ((this.queue.size > 0 || this.counters.inflight > 0) && client.connected && Date.now() < deadline - budget / 2) {
           await new Promise((r) => setTimeout(r, 10));
           this.pump();
         }
         this.state = 'stopping';
         // A normal DISCONNECT does not fire the will: say so ourselves.
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.max(100, deadline - Date.now() - 500));
+          const timer = setTimeout(resolve, Math.max(10, deadline - budget / 4 - Date.now()));
           client.publish(this.statusTopic, 'offline', { qos: 1, retain: true }, () => {
             clearTimeout(timer);
             resolve();
@@ -561,7 +562,7 @@ export class MqttBridge extends EventEmitter {
         const timer = setTimeout(() => {
           client.end(true);
           resolve();
-        }, Math.max(100, deadline - Date.now()));
+        }, Math.max(10, deadline - Date.now()));
         client.end(false, {}, () => {
           clearTimeout(timer);
           resolve();

@@ -3,13 +3,13 @@
 
 export { MqttBridge, createMqttBridge } from './bridge.js';
 export type { MqttBridgeState, MqttBridgeStats, MqttRefusal } from './bridge.js';
-export type { MqttBridgeOptions, MqttLogger, MqttQos, MqttCliOption, MqttCliSettings, CliResult, CliValue } from './options.js';
+export type { MqttBridgeOptions, MqttLogger, MqttQos, MqttCliSettings, CliResult, CliValue } from './options.js';
 export {
   DEFAULT_QOS as DEFAULT_MQTT_QOS,
   DEFAULT_FORMAT as DEFAULT_MQTT_FORMAT,
   DEFAULT_QUEUE_SIZE as DEFAULT_MQTT_QUEUE_SIZE,
   DEFAULT_GATEWAY_TOPIC as DEFAULT_MQTT_GATEWAY_TOPIC,
-  MQTT_CLI_OPTIONS,
+  MQTT_OPTION_NAMES,
   mqttSettingsFromCli,
   displayUrl as displayMqttUrl,
 } from './options.js';

@@ -1,7 +1,8 @@
 // The bridge's options: their defaults, one check per option that says in
-// one line what is wrong, and the command-line table (`--mqtt*`) built on
-// the same checks, so the daemon and the library accept exactly the same
-// values (docs/mqtt.md "Options").
+// one line what is wrong, and the reading of the daemon's `--mqtt*` values
+// (files included) with the same checks, so the daemon and the library
+// accept exactly the same values (docs/mqtt.md "Options"). The daemon's
+// option table (lib/cli/options.ts) names and describes them.
 
 import { readFileSync } from 'node:fs';
 import type { CanBus } from '../can/types.js';
@@ -59,6 +60,8 @@ export interface MqttBridgeOptions {
   receiveBufferSize?: number;
   /** Receive coalescing window of the bridge's CAN socket, microseconds. Default DEFAULT_BRIDGE_COALESCE_US. */
   receiveCoalesceUs?: number;
+  /** How long stop() may take: publish what is queued, mark the gateway offline, disconnect. Default 1000. */
+  stopTimeoutMs?: number;
   /** First reconnect delay; it doubles per failed attempt up to reconnectMaxMs. Defaults 1000 and 30000. */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
@@ -73,6 +76,8 @@ export const DEFAULT_GATEWAY_TOPIC = 'uvscpd/{ifguid}';
 export const DEFAULT_BRIDGE_COALESCE_US = 1000;
 export const DEFAULT_RECONNECT_MIN_MS = 1000;
 export const DEFAULT_RECONNECT_MAX_MS = 30_000;
+/** Within the daemon's graceful-stop budget (lib/cli/serve.ts STOP_TIMEOUT_MS). */
+export const DEFAULT_STOP_TIMEOUT_MS = 1000;
 const MAX_CLIENT_ID_BYTES = 65535;
 
 const URL_SCHEMES = ['mqtt:', 'mqtts:', 'ws:', 'wss:'];
@@ -167,6 +172,7 @@ export interface ResolvedBridgeOptions {
   gatewayTopic: string;
   receiveBufferSize: number | undefined;
   receiveCoalesceUs: number;
+  stopTimeoutMs: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
   logger: MqttLogger;
@@ -217,6 +223,8 @@ export function resolveBridgeOptions(options: MqttBridgeOptions, defaultClientId
   if (options.receiveBufferSize !== undefined) fail('receiveBufferSize', checkInteger(options.receiveBufferSize, 1, 0x7fffffff));
   const receiveCoalesceUs = options.receiveCoalesceUs ?? DEFAULT_BRIDGE_COALESCE_US;
   fail('receiveCoalesceUs', checkInteger(receiveCoalesceUs, 0, MAX_RECEIVE_COALESCE_US));
+  const stopTimeoutMs = options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+  fail('stopTimeoutMs', checkInteger(stopTimeoutMs, 100, 60_000));
   const reconnectMinMs = options.reconnectMinMs ?? DEFAULT_RECONNECT_MIN_MS;
   fail('reconnectMinMs', checkInteger(reconnectMinMs, 10, 3_600_000));
   const reconnectMaxMs = options.reconnectMaxMs ?? Math.max(DEFAULT_RECONNECT_MAX_MS, reconnectMinMs);
@@ -241,6 +249,7 @@ export function resolveBridgeOptions(options: MqttBridgeOptions, defaultClientId
     gatewayTopic,
     receiveBufferSize: options.receiveBufferSize,
     receiveCoalesceUs,
+    stopTimeoutMs,
     reconnectMinMs,
     reconnectMaxMs,
     logger: options.logger ?? silent,
@@ -255,33 +264,21 @@ export type MqttCliSettings = Pick<
   'url' | 'topic' | 'subscribe' | 'format' | 'qos' | 'clientId' | 'username' | 'password' | 'ca' | 'cert' | 'key' | 'queueSize'
 >;
 
-export interface MqttCliOption {
-  /** Option name without the dashes. */
-  name: string;
-  /** Placeholder for its value in the help text. */
-  value: string;
-  /** May be given more than once (each adds one). */
-  repeatable: boolean;
-  /** The default as shown in the help text, or '' for none. */
-  shown: string;
-  help: string;
-}
-
-/** The `--mqtt*` options, in help-text order. */
-export const MQTT_CLI_OPTIONS: readonly MqttCliOption[] = [
-  { name: 'mqtt', value: 'URL', repeatable: false, shown: '', help: 'publish bus events to this MQTT broker and take events from it (mqtt://, mqtts://, ws://, wss://); off by default' },
-  { name: 'mqtt-topic', value: 'TEMPLATE', repeatable: false, shown: DEFAULT_PUBLISH_TOPIC, help: 'topic of each published event; placeholders {guid} {ifguid} {class} {type} {nickname} {head}' },
-  { name: 'mqtt-subscribe', value: 'TOPIC', repeatable: true, shown: DEFAULT_SUBSCRIBE_TOPIC, help: 'topic filter whose events are sent on the bus (repeatable; {ifguid} allowed)' },
-  { name: 'mqtt-format', value: 'json|string|xml', repeatable: false, shown: DEFAULT_FORMAT, help: 'payload format of published events' },
-  { name: 'mqtt-qos', value: '0|1|2', repeatable: false, shown: String(DEFAULT_QOS), help: 'QoS of publications and subscriptions' },
-  { name: 'mqtt-client-id', value: 'ID', repeatable: false, shown: 'uvscpd-<host>-<interface>', help: 'MQTT client identifier' },
-  { name: 'mqtt-user', value: 'NAME', repeatable: false, shown: '', help: 'user name for the broker' },
-  { name: 'mqtt-password-file', value: 'FILE', repeatable: false, shown: '', help: 'file whose first line is the broker password' },
-  { name: 'mqtt-ca', value: 'FILE', repeatable: false, shown: '', help: 'PEM file of the CA that signed the broker certificate' },
-  { name: 'mqtt-cert', value: 'FILE', repeatable: false, shown: '', help: 'PEM client certificate (with --mqtt-key)' },
-  { name: 'mqtt-key', value: 'FILE', repeatable: false, shown: '', help: 'PEM private key of the client certificate' },
-  { name: 'mqtt-queue', value: 'N', repeatable: false, shown: String(DEFAULT_QUEUE_SIZE), help: 'events held while the broker is away; the oldest is dropped when full' },
-];
+/** The `--mqtt*` option names the daemon reads (lib/cli/options.ts). */
+export const MQTT_OPTION_NAMES = [
+  'mqtt',
+  'mqtt-topic',
+  'mqtt-subscribe',
+  'mqtt-format',
+  'mqtt-qos',
+  'mqtt-client-id',
+  'mqtt-user',
+  'mqtt-password-file',
+  'mqtt-ca',
+  'mqtt-cert',
+  'mqtt-key',
+  'mqtt-queue',
+] as const;
 
 export type CliValue = string | readonly string[] | undefined;
 export type CliResult = { ok: true; settings: MqttCliSettings | null } | { ok: false; error: string };
@@ -297,20 +294,20 @@ const readText: ReadFile = (path) => readFileSync(path, 'utf8');
  * the password, CA, certificate and key files.
  */
 export function mqttSettingsFromCli(values: Readonly<Record<string, CliValue>>, readFile: ReadFile = readText): CliResult {
-  const given = MQTT_CLI_OPTIONS.filter((o) => values[o.name] !== undefined);
+  const given = MQTT_OPTION_NAMES.filter((name) => values[name] !== undefined);
   const bad = (name: string, error: string): CliResult => ({ ok: false, error: `--${name}: ${error}` });
   const single = (name: string): string | undefined => {
     const v = values[name];
     return Array.isArray(v) ? (v[v.length - 1] as string | undefined) : (v as string | undefined);
   };
-  for (const o of given) {
-    const v = values[o.name];
-    if (!o.repeatable && Array.isArray(v) && v.length > 1) return bad(o.name, 'given more than once');
-    if ((Array.isArray(v) ? v : [v]).some((x) => typeof x !== 'string')) return bad(o.name, `needs a value (--${o.name}=${o.value})`);
+  for (const name of given) {
+    const v = values[name];
+    if (name !== 'mqtt-subscribe' && Array.isArray(v) && v.length > 1) return bad(name, 'given more than once');
+    if ((Array.isArray(v) ? v : [v]).some((x) => typeof x !== 'string')) return bad(name, 'needs a value');
   }
   const url = single('mqtt');
   if (url === undefined) {
-    if (given.length > 0) return bad(given[0]!.name, 'needs --mqtt=URL to turn the bridge on');
+    if (given.length > 0) return bad(given[0]!, 'needs --mqtt=URL to turn the bridge on');
     return { ok: true, settings: null };
   }
   const urlError = checkUrl(url);

@@ -28,17 +28,8 @@ export async function connectedBridge(options: MqttBridgeOptions, timeoutMs = 50
   return bridge;
 }
 
-export async function waitUntil(cond: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms: ${typeof what === 'function' ? what() : what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+/** Poll until `cond` holds (test/helpers/cli.ts waitFor), and sleep. */
+export { waitFor as waitUntil, sleep } from './cli.js';
 
 export interface SeenFrame {
   rawId: number;
