@@ -16,6 +16,7 @@ import { isIP } from 'node:net';
 import { formatGuid, parseGuid, zeroGuid, type Guid } from '../vscp/guid.js';
 import { MAX_RECEIVE_COALESCE_US } from '../can/types.js';
 import type { MqttCliSettings } from '../mqtt/options.js';
+import { mqttOptions } from './mqtt.js';
 import {
   DEFAULT_CAN_INTERFACE,
   DEFAULT_FIFO_SIZE,
@@ -91,11 +92,8 @@ export function quote(value: string): string {
   return /^[\x20-\x7e]*$/.test(value) && !value.includes("'") ? `'${value}'` : JSON.stringify(value);
 }
 
-/**
- * lib/mqtt's checks, loaded only when an --mqtt* option is given: a start
- * without the bridge loads nothing of lib/mqtt (docs/mqtt.md "Start-up").
- */
-const mqttChecks = (): typeof import('../mqtt/options.js') => require('../mqtt/options.js') as typeof import('../mqtt/options.js');
+/** lib/mqtt's checks, loaded only when an --mqtt* option is given (./mqtt.ts). */
+const mqttChecks = mqttOptions;
 
 /** `invalid <what> '<value>': <problem>` (the value left out when null), or null when there is no problem. */
 function invalid(what: string, value: string | null, problem: string | null): string | null {

@@ -17,13 +17,12 @@ import type { DaemonChannel } from './daemon.js';
 import { levelEnabled, NullLogger, StartupWarnings, StderrLogger, SyslogLogger, type DatagramSender } from './log.js';
 import { describeConfig, redactArgs, VIRTUAL_INTERFACE, type CliConfig } from './options.js';
 import { describeStartupError } from './startup-error.js';
+import { gateway } from './mqtt.js';
 
 /** Modules a foreground start does not need, loaded on first use. */
 const lazy = {
   daemon: (): typeof import('./daemon.js') => require('./daemon.js') as typeof import('./daemon.js'),
   systemd: (): typeof import('./systemd.js') => require('./systemd.js') as typeof import('./systemd.js'),
-  // With --mqtt only: the server with the bridge beside it (MQTT.js itself loads when the bridge starts).
-  gateway: (): typeof import('../gateway.js') => require('../gateway.js') as typeof import('../gateway.js'),
 };
 
 export const EXIT_OK = 0;
@@ -164,7 +163,8 @@ export async function serve(
   let server: VscpServer;
   let address: AddressInfo;
   try {
-    const make = config.mqtt === undefined ? createServer : lazy.gateway().createServer;
+    // With --mqtt: the server with the bridge beside it (./mqtt.ts loads it).
+    const make = config.mqtt === undefined ? createServer : gateway().createServer;
     server = make({
       ...(config.mqtt === undefined ? {} : { mqtt: config.mqtt }),
       bus: openBus(config.canInterface),
