@@ -21,6 +21,7 @@ import type { MqttBridgeOptions, MqttLogger, MqttQos, ResolvedBridgeOptions } fr
 import { displayUrl, resolveBridgeOptions } from './options.js';
 import type { FrameFormatter, PayloadFormat } from './payload.js';
 import { MAX_PAYLOAD_BYTES, frameFormatter, parsePayload } from './payload.js';
+import { InflightWindow, PacketIdsAbove, publishPacketSize, writePublish } from './packet.js';
 import { FrameQueue } from './queue.js';
 import { PublishTopic, expandSubscription, filterMayMatchTemplate, formatGuidPadded } from './topic.js';
 
@@ -37,6 +38,8 @@ export interface MqttBridgeStats {
   published: number;
   /** Publications the broker acknowledged (QoS 1 and 2). */
   acknowledged: number;
+  /** Publications the broker acknowledged with an error (MQTT 5 reason code, e.g. not authorized). */
+  rejected: number;
   /** QoS 1/2 publications sent and not yet acknowledged. */
   inflight: number;
   /** Events waiting for the broker, and the most that may wait. */
@@ -69,6 +72,10 @@ export interface MqttRefusal {
 
 /** Memory of own publications when a subscription could bring them back (see echo.ts). */
 const ECHO_MEMORY = 8192;
+/** Publications per write. */
+const PUBLISH_BATCH = 256;
+/** The most QoS 1 publications in flight, whatever the broker allows (memory of what to send again). */
+const MAX_WINDOW = 4096;
 /** Pending output on the broker connection above which publishing waits for 'drain'. */
 const WRITE_HIGH_WATER = 1 << 20;
 /** The broker's Receive Maximum when it announces none (MQTT 5 default). */
@@ -85,6 +92,9 @@ const SESSION_TAKEN_OVER = 0x8e;
 const MAX_INCOMING_PACKET = MAX_PAYLOAD_BYTES + 65536 + 64;
 
 function silent(_msg: string): void {
+  // deliberately nothing
+}
+function noLog(..._args: unknown[]): void {
   // deliberately nothing
 }
 const silentLogger: MqttLogger = Object.freeze({ debug: silent, info: silent, warn: silent, error: silent });
@@ -138,6 +148,17 @@ export class MqttBridge extends EventEmitter {
   private readonly refusedLog = new LogLimiter(LOG_INTERVAL_MS);
   private readonly busErrorLog = new LogLimiter(LOG_INTERVAL_MS);
   private readonly dropLog = new LogLimiter(LOG_INTERVAL_MS);
+  private readonly rejectedLog = new LogLimiter(LOG_INTERVAL_MS);
+  /** QoS 1 publications the broker has not acknowledged yet. */
+  private readonly inflight = new InflightWindow();
+  /** Publications in flight when a connection broke: sent again, first, on the next one. */
+  private resendTopics: string[] = [];
+  private resendPayloads: string[] = [];
+  private resendHead = 0;
+  /** Reused per batch by pump(). */
+  private readonly batchTopics: string[] = [];
+  private readonly batchNames: Uint8Array[] = [];
+  private readonly batchPayloads: string[] = [];
   private readonly publishOptions: { qos: MqttQos };
 
   private state: MqttBridgeState = 'stopped';
@@ -154,6 +175,11 @@ export class MqttBridge extends EventEmitter {
   private lastProblem: string | null = null;
   private readonly onAck: (err?: Error | null) => void;
   private readonly onDrain: () => void;
+  private pumpScheduled = false;
+  private readonly scheduledPump = (): void => {
+    this.pumpScheduled = false;
+    this.pump();
+  };
   private readonly counters = {
     published: 0,
     acknowledged: 0,
@@ -165,6 +191,7 @@ export class MqttBridge extends EventEmitter {
     retainedIgnored: 0,
     busErrors: 0,
     connections: 0,
+    rejected: 0,
   };
 
   constructor(options: MqttBridgeOptions) {
@@ -240,6 +267,12 @@ export class MqttBridge extends EventEmitter {
       resubscribe: true,
       will: { topic: this.statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
       rejectUnauthorized: true,
+      // Per publication, MQTT.js would otherwise call its debug logger and re-arm the keep-alive timer
+      // (bench/README.md "MQTT"); keep-alive pings still go out every KEEPALIVE_S.
+      log: noLog,
+      reschedulePings: false,
+      // The bridge numbers its own publications (packet.ts); MQTT.js numbers from above them.
+      messageIdProvider: new PacketIdsAbove(),
     };
     if (o.protocolVersion === 5) clientOptions.properties = { maximumPacketSize: MAX_INCOMING_PACKET };
     if (o.username !== undefined) clientOptions.username = o.username;
@@ -260,6 +293,9 @@ export class MqttBridge extends EventEmitter {
     client.on('error', (err) => this.onClientError(err));
     client.on('disconnect', (packet) => this.onDisconnectPacket(packet.reasonCode, packet.properties?.reasonString));
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
+    client.on('packetreceive', (packet) => {
+      if (packet.cmd === 'puback') this.onPuback(packet.messageId ?? 0, packet.reasonCode);
+    });
   }
 
   // ---- the bus side ----------------------------------------------------------
@@ -308,41 +344,133 @@ export class MqttBridge extends EventEmitter {
     this.pump();
   }
 
-  /** Publish queued events while the broker is connected and the window allows. */
+  /** Events waiting to be published: those to send again first, then the queue. */
+  private pendingCount(): number {
+    return this.resendTopics.length - this.resendHead + this.queue.size;
+  }
+
+  private inflightCount(): number {
+    return this.o.qos === 2 ? this.counters.inflight : this.inflight.size;
+  }
+
+  /** The next waiting publication as topic and payload (those to send again first). */
+  private takeNext(): { topic: string; name: Uint8Array | null; payload: string } {
+    if (this.resendHead < this.resendTopics.length) {
+      const topic = this.resendTopics[this.resendHead] as string;
+      const payload = this.resendPayloads[this.resendHead] as string;
+      if (++this.resendHead === this.resendTopics.length) this.clearResend();
+      return { topic, name: null, payload };
+    }
+    const queue = this.queue;
+    const rawId = queue.peekRawId();
+    const name = this.topics.nameFor(rawId);
+    const payload = this.formatter(rawId, queue.buffer, queue.peekDataOffset(), queue.peekLength(), queue.peekTimestamp());
+    queue.shift();
+    return { topic: name.text, name: name.bytes, payload };
+  }
+
+  /** Publish waiting events while the broker is connected and the window allows. */
   private pump(): void {
     const client = this.client;
-    if (client === null || this.state !== 'connected' || this.waitingForDrain) return;
-    const queue = this.queue;
+    if (client === null || this.state !== 'connected' || this.waitingForDrain || !client.connected) return;
+    if (this.o.qos === 2) {
+      this.pumpThroughClient(client);
+      return;
+    }
     const qos = this.o.qos;
-    const counters = this.counters;
-    while (queue.size > 0) {
-      if (qos > 0 && counters.inflight >= this.window) return; // acknowledged() resumes
-      const stream = client.stream;
+    const v5 = this.o.protocolVersion === 5;
+    const stream = client.stream;
+    const topics = this.batchTopics;
+    const names = this.batchNames;
+    const payloads = this.batchPayloads;
+    for (;;) {
       if (stream.writableLength > WRITE_HIGH_WATER) {
         this.waitingForDrain = true;
         stream.once('drain', this.onDrain);
         return;
       }
-      const rawId = queue.peekRawId();
-      const topic = this.topics.topicFor(rawId);
-      const payload = this.formatter(rawId, queue.buffer, queue.peekDataOffset(), queue.peekLength(), queue.peekTimestamp());
-      queue.shift();
-      if (this.echoes !== null) this.echoes.remember(topic, payload);
-      counters.published++;
-      if (qos === 0) {
-        client.publish(topic, payload, this.publishOptions);
-      } else {
-        counters.inflight++;
-        client.publish(topic, payload, this.publishOptions, this.onAck);
+      const room = qos === 1 ? this.window - this.inflight.size : PUBLISH_BATCH;
+      const n = Math.min(room, PUBLISH_BATCH, this.pendingCount());
+      if (n <= 0) return; // an acknowledgement or new frames resume
+      let size = 0;
+      for (let k = 0; k < n; k++) {
+        const next = this.takeNext();
+        const name = next.name ?? Buffer.from(next.topic, 'utf8');
+        topics[k] = next.topic;
+        names[k] = name;
+        payloads[k] = next.payload;
+        size += publishPacketSize(name.length, next.payload.length, qos, v5);
       }
+      // The whole batch in one buffer and one write.
+      const buf = Buffer.allocUnsafe(size);
+      let at = 0;
+      for (let k = 0; k < n; k++) {
+        const topic = topics[k] as string;
+        const payload = payloads[k] as string;
+        let id = 0;
+        if (qos === 1) {
+          id = this.inflight.allocate();
+          this.inflight.add(id, topic, payload);
+        }
+        at = writePublish(buf, at, names[k] as Uint8Array, payload, qos, id, v5);
+        if (this.echoes !== null) this.echoes.remember(topic, payload);
+      }
+      this.counters.published += n;
+      stream.write(buf);
     }
   }
 
+  /** QoS 2 (exactly once between bridge and broker): MQTT.js's own four-packet flow, one call per event. */
+  private pumpThroughClient(client: MqttClient): void {
+    const counters = this.counters;
+    while (this.pendingCount() > 0 && counters.inflight < this.window) {
+      const { topic, payload } = this.takeNext();
+      if (this.echoes !== null) this.echoes.remember(topic, payload);
+      counters.published++;
+      counters.inflight++;
+      client.publish(topic, payload, this.publishOptions, this.onAck);
+    }
+  }
+
+  private clearResend(): void {
+    this.resendTopics = [];
+    this.resendPayloads = [];
+    this.resendHead = 0;
+  }
+
+  /** A QoS 1 acknowledgement of one of the bridge's own publications (MQTT.js ignores those ids). */
+  private onPuback(id: number, reasonCode: number | undefined): void {
+    if (!this.inflight.acknowledge(id)) return;
+    if (reasonCode !== undefined && reasonCode >= 0x80) this.rejected(`reason code 0x${reasonCode.toString(16)}`);
+    else this.counters.acknowledged++;
+    this.schedulePump();
+  }
+
+  /** QoS 2 publications, through MQTT.js. */
   private acknowledged(err?: Error | null): void {
     this.counters.inflight--;
     if (err === undefined || err === null) this.counters.acknowledged++;
-    else if (this.state !== 'stopping') this.log.warn(`mqtt: publication not accepted: ${err.message}`);
-    this.pump();
+    else if (this.state !== 'stopping') this.rejected(err.message);
+    this.schedulePump();
+  }
+
+  private rejected(reason: string): void {
+    this.counters.rejected++;
+    const unlogged = this.rejectedLog.take();
+    if (unlogged === null) return;
+    const more = unlogged > 0 ? ` (and ${unlogged} more since the last report)` : '';
+    this.log.warn(`mqtt: the broker did not accept a publication: ${reason}${more}`);
+  }
+
+  /**
+   * Acknowledgements arrive many per read: refill the window once after all of
+   * them (a microtask runs after MQTT.js has handled every packet of the read),
+   * so that what they free leaves in one write.
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(this.scheduledPump);
   }
 
   // ---- the broker side -------------------------------------------------------
@@ -356,7 +484,7 @@ export class MqttBridge extends EventEmitter {
     this.state = 'connected';
     this.waitingForDrain = false;
     // MQTT 5: the broker says how many QoS 1/2 publications it takes unacknowledged.
-    this.window = connack.properties?.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM;
+    this.window = Math.min(MAX_WINDOW, connack.properties?.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM);
     this.log.info(`mqtt: connected to ${this.broker} as ${this.o.clientId}${this.queue.size > 0 ? `, ${this.queue.size} queued events to publish` : ''}`);
     client.publish(this.statusTopic, 'online', { qos: 1, retain: true });
     client.publish(this.infoTopic, this.gatewayInfo(), { qos: 1, retain: true });
@@ -384,6 +512,13 @@ export class MqttBridge extends EventEmitter {
   }
 
   private onClose(): void {
+    if (this.inflight.size > 0) {
+      // Unacknowledged at QoS 1: send them again, before anything newer, on the next connection.
+      const unacked = this.inflight.takeAll();
+      this.resendTopics = unacked.topics.concat(this.resendTopics.slice(this.resendHead));
+      this.resendPayloads = unacked.payloads.concat(this.resendPayloads.slice(this.resendHead));
+      this.resendHead = 0;
+    }
     if (this.state === 'connected') {
       this.state = 'reconnecting';
       const why = this.lastProblem === null ? '' : ` (${this.lastProblem})`;
@@ -488,8 +623,8 @@ export class MqttBridge extends EventEmitter {
       format: this.o.format,
       published: c.published,
       acknowledged: c.acknowledged,
-      inflight: c.inflight,
-      queued: this.queue.size,
+      inflight: this.inflightCount(),
+      queued: this.pendingCount(),
       queueCapacity: this.queue.capacity,
       dropped: this.queue.dropped,
       received: c.received,
@@ -499,6 +634,7 @@ export class MqttBridge extends EventEmitter {
       retainedIgnored: c.retainedIgnored,
       busErrors: c.busErrors,
       connections: c.connections,
+      rejected: c.rejected,
       lastError: this.lastProblem,
     };
   }
@@ -543,7 +679,7 @@ export class MqttBridge extends EventEmitter {
         // Half the budget for what is queued, a quarter for the offline status, the rest to disconnect.
         this.state = 'connected';
         this.pump();
-        while ((this.queue.size > 0 || this.counters.inflight > 0) && client.connected && Date.now() < deadline - budget / 2) {
+        while ((this.pendingCount() > 0 || this.inflightCount() > 0) && client.connected && Date.now() < deadline - budget / 2) {
           await new Promise((r) => setTimeout(r, 10));
           this.pump();
         }
@@ -557,7 +693,8 @@ export class MqttBridge extends EventEmitter {
           });
         });
       }
-      if (this.queue.size > 0) this.log.warn(`mqtt: ${this.queue.size} queued events were not published`);
+      const unpublished = this.pendingCount() + this.inflightCount();
+      if (unpublished > 0) this.log.warn(`mqtt: ${unpublished} queued events were not published`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           client.end(true);
@@ -570,6 +707,8 @@ export class MqttBridge extends EventEmitter {
       });
     }
     this.queue.clear();
+    this.clearResend();
+    this.inflight.takeAll();
     this.state = 'stopped';
     this.log.info('mqtt: stopped');
     this.emit('close');

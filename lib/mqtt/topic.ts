@@ -149,13 +149,18 @@ export function expandSubscription(template: string, ifguid: Guid): FilterResult
   return error === null ? { ok: true, filter } : { ok: false, error };
 }
 
-/** Topic names for received frames, from a checked template; one string per distinct CAN id, cached. */
+export interface TopicName {
+  readonly text: string;
+  readonly bytes: Buffer;
+}
+
+/** Topic names for received frames, from a checked template; one per distinct CAN id, cached. */
 export class PublishTopic {
   private readonly parts: readonly Part[];
   private readonly ifguid: Guid;
   private readonly ifguidText: string;
   private readonly guidPrefix: string;
-  private readonly cache = new Map<number, string>();
+  private readonly cache = new Map<number, TopicName>();
 
   /** Throws a RangeError when the template is unusable (checkPublishTemplate says why). */
   constructor(template: string, ifguid: Guid) {
@@ -170,14 +175,20 @@ export class PublishTopic {
 
   /** The topic of a received frame; `rawId` is the kernel can_id (flag bits ignored). */
   topicFor(rawId: number): string {
+    return this.nameFor(rawId).text;
+  }
+
+  /** The topic as text and as the UTF-8 bytes a packet carries. */
+  nameFor(rawId: number): TopicName {
     const id = rawId & 0x1fffffff;
-    let topic = this.cache.get(id);
-    if (topic !== undefined) return topic;
-    topic = '';
-    for (const part of this.parts) topic += isPlaceholder(part) ? this.expand(part.placeholder, id) : part;
+    const cached = this.cache.get(id);
+    if (cached !== undefined) return cached;
+    let text = '';
+    for (const part of this.parts) text += isPlaceholder(part) ? this.expand(part.placeholder, id) : part;
+    const name = { text, bytes: Buffer.from(text, 'utf8') };
     if (this.cache.size >= TOPIC_CACHE_LIMIT) this.cache.clear();
-    this.cache.set(id, topic);
-    return topic;
+    this.cache.set(id, name);
+    return name;
   }
 
   private expand(name: Placeholder, id: number): string {

@@ -126,3 +126,11 @@ test('the string form is exactly SEND: every frame parsePayload gives, parseSend
     assert.deepEqual([...mqtt.data], [...send.data]);
   }
 });
+
+test('payloads are ASCII: the bridge writes them as bytes, one per character (packet.ts)', () => {
+  const all = Uint8Array.from({ length: 8 }, (_, i) => 255 - i);
+  for (const format of ['json', 'string', 'xml'] as const) {
+    const text = frameFormatter(format, Uint8Array.from({ length: 16 }, () => 0xff))(0x1fffffff, all, 0, 8, Number.MAX_SAFE_INTEGER);
+    assert.match(text, /^[\x20-\x7e]+$/, format);
+  }
+});
