@@ -20,11 +20,16 @@ export function captureLogger(): CapturedLogger {
 }
 
 /** Start a bridge and wait for its first broker connection. */
-export async function connectedBridge(options: MqttBridgeOptions, timeoutMs = 5000): Promise<MqttBridge> {
+export async function connectedBridge(options: MqttBridgeOptions, timeoutMs = 15_000): Promise<MqttBridge> {
   const bridge = new MqttBridge({ reconnectMinMs: 100, reconnectMaxMs: 500, ...options });
   const connected = once(bridge, 'connect', { signal: AbortSignal.timeout(timeoutMs) });
-  await bridge.start();
-  await connected;
+  try {
+    await bridge.start();
+    await connected;
+  } catch (err) {
+    await bridge.stop(); // a bridge left running would publish into the next test
+    throw new Error(`bridge not connected within ${timeoutMs} ms: ${JSON.stringify(bridge.stats())}`, { cause: err });
+  }
   return bridge;
 }
 
