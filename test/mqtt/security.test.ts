@@ -11,7 +11,9 @@ import { VirtualCanBus } from '../../lib/can/virtual-bus.js';
 import { MqttBridge } from '../../lib/mqtt/bridge.js';
 import { Broker, killAllBrokers, makeCertificates, mosquittoSub } from '../helpers/mosquitto.js';
 import type { TestCertificates } from '../helpers/mosquitto.js';
+import type { CapturedLogger } from '../helpers/bridge.js';
 import { captureLogger, connectedBridge, sleep } from '../helpers/bridge.js';
+import type { MqttBridgeOptions } from '../../lib/mqtt/options.js';
 
 const PASSWORD = 'S3cret-Pa55word';
 let certs: TestCertificates;
@@ -27,6 +29,24 @@ after(async () => {
 });
 
 const pem = (path: string): string => readFileSync(path, 'utf8');
+
+/**
+ * A bridge that cannot get in (`options` make it fail) for 3.2 s, with a 50 ms
+ * minimum back-off: exactly one error line, which `pattern` matches, and no
+ * more than 3 connection attempts (a loop would make ~60).
+ */
+async function failsOnceNoLoop(broker: Broker, options: Partial<MqttBridgeOptions>, pattern: RegExp): Promise<{ bridge: MqttBridge; log: CapturedLogger }> {
+  const log = captureLogger();
+  const bridge = new MqttBridge({ url: broker.url, bus: new VirtualCanBus({ interfaces: ['vcan0'] }), canInterface: 'vcan0', logger: log, reconnectMinMs: 50, reconnectMaxMs: 1500, ...options });
+  bridges.push(bridge);
+  await bridge.start();
+  await sleep(3200);
+  const errors = log.lines.filter((l) => l.startsWith('error '));
+  assert.equal(errors.length, 1, JSON.stringify(errors));
+  assert.match(errors[0]!, pattern);
+  assert.ok(broker.connectionAttempts() <= 3, `${broker.connectionAttempts()} attempts in 3.2 s`);
+  return { bridge, log };
+}
 
 function inject(bus: VirtualCanBus): void {
   bus.inject('vcan0', { id: ((3 << 26) | (10 << 16) | (6 << 8) | 1) >>> 0, extended: true, data: Uint8Array.from([1, 2]) });
@@ -50,17 +70,11 @@ test('user and password: accepted with the right password, and events flow', asy
 
 test('refused credentials: one clear log line, then retries no faster than the longest back-off', async () => {
   const broker = await Broker.start({ users: { gateway: PASSWORD } });
-  const bus = new VirtualCanBus({ interfaces: ['vcan0'] });
-  const log = captureLogger();
-  const bridge = new MqttBridge({ url: broker.url, bus, canInterface: 'vcan0', username: 'gateway', password: 'wrong-' + PASSWORD, logger: log, reconnectMinMs: 50, reconnectMaxMs: 1500 });
-  bridges.push(bridge);
-  await bridge.start();
-  await sleep(3200);
-  const errors = log.lines.filter((l) => l.startsWith('error '));
-  assert.equal(errors.length, 1, JSON.stringify(errors));
-  assert.match(errors[0]!, /broker refused the connection: .*(Not authorized|Bad User Name or Password).*; trying again in 2 s and then at that interval/);
-  // With the 50 ms minimum a loop would have made ~60 attempts; the 1.5 s interval allows 3.
-  assert.ok(broker.connectionAttempts() <= 3, `${broker.connectionAttempts()} attempts in 3.2 s`);
+  const { bridge, log } = await failsOnceNoLoop(
+    broker,
+    { username: 'gateway', password: 'wrong-' + PASSWORD },
+    /broker refused the connection: .*(Not authorized|Bad User Name or Password).*; trying again in 2 s and then at that interval/,
+  );
   assert.equal(bridge.stats().state, 'connecting');
   assert.match(bridge.statusLines().at(-1)!, /^mqtt problem: broker refused the connection/);
   assert.ok(log.lines.every((l) => !l.includes(PASSWORD)), 'neither password is logged');
@@ -84,16 +98,7 @@ test('TLS: mqtts:// with the CA that signed the broker certificate', async () =>
 
 test('TLS: a broker certificate the bridge does not trust gives one clear line and no tight loop', async () => {
   const broker = await Broker.start({ tls: certs });
-  const bus = new VirtualCanBus({ interfaces: ['vcan0'] });
-  const log = captureLogger();
-  const bridge = new MqttBridge({ url: broker.url, bus, canInterface: 'vcan0', ca: pem(certs.otherCaCert), logger: log, reconnectMinMs: 50, reconnectMaxMs: 1500 });
-  bridges.push(bridge);
-  await bridge.start();
-  await sleep(3200);
-  const errors = log.lines.filter((l) => l.startsWith('error '));
-  assert.equal(errors.length, 1, JSON.stringify(errors));
-  assert.match(errors[0]!, /TLS failed: .*certificate/i);
-  assert.ok(broker.connectionAttempts() <= 3, `${broker.connectionAttempts()} attempts in 3.2 s`);
+  const { bridge } = await failsOnceNoLoop(broker, { ca: pem(certs.otherCaCert) }, /TLS failed: .*certificate/i);
   await bridge.stop();
   await broker.stop();
 });
