@@ -577,6 +577,9 @@ async function mqttOut(d, broker, { qos, rate, count, subs, prefix }) {
   kv(`${prefix}.daemon_us_per_event`, fmt(dl.cpuUs / Math.max(1, g.sent)));
   kv(`${prefix}.daemon_ctxt_per_event`, fmt(dl.wakeups / Math.max(1, g.sent), 3));
   kv(`${prefix}.guest_busy_pct`, fmt(dl.guestBusyPct));
+  // Events the bridge dropped from its full queue (its log line, at most one per 10 s): where a loss happened.
+  const drops = [...d.stderr().matchAll(/the oldest are dropped, (\d+) so far/g)].pop();
+  kv(`${prefix}.bridge_dropped_so_far`, drops ? drops[1] : 0);
   threadDelta(prefix, ta, tb, g.sent);
   return { g, c, dl };
 }

@@ -113,7 +113,6 @@ function describeError(err: Error & { code?: string | number }): { text: string;
   if (typeof code === 'string' && /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO|EPROTO|ERR_OSSL|HOSTNAME|ALTNAME/i.test(code)) {
     return { text: `TLS failed: ${err.message} (${code})`, configuration: true };
   }
-  if (typeof code === 'string') return { text: `${err.message}`, configuration: false };
   return { text: err.message, configuration: false };
 }
 
@@ -159,6 +158,10 @@ export class MqttBridge extends EventEmitter {
   private readonly batchTopics: string[] = [];
   private readonly batchNames: Uint8Array[] = [];
   private readonly batchPayloads: string[] = [];
+  /** takeNext()'s result. */
+  private nextTopic = '';
+  private nextName: Uint8Array | null = null;
+  private nextPayload = '';
   private readonly publishOptions: { qos: MqttQos };
 
   private state: MqttBridgeState = 'stopped';
@@ -353,20 +356,25 @@ export class MqttBridge extends EventEmitter {
     return this.o.qos === 2 ? this.counters.inflight : this.inflight.size;
   }
 
-  /** The next waiting publication as topic and payload (those to send again first). */
-  private takeNext(): { topic: string; name: Uint8Array | null; payload: string } {
+  /**
+   * Take the next waiting publication (those to send again first) into
+   * nextTopic, nextName (null for one sent again) and nextPayload: no object per event.
+   */
+  private takeNext(): void {
     if (this.resendHead < this.resendTopics.length) {
-      const topic = this.resendTopics[this.resendHead] as string;
-      const payload = this.resendPayloads[this.resendHead] as string;
+      this.nextTopic = this.resendTopics[this.resendHead] as string;
+      this.nextPayload = this.resendPayloads[this.resendHead] as string;
+      this.nextName = null;
       if (++this.resendHead === this.resendTopics.length) this.clearResend();
-      return { topic, name: null, payload };
+      return;
     }
     const queue = this.queue;
     const rawId = queue.peekRawId();
     const name = this.topics.nameFor(rawId);
-    const payload = this.formatter(rawId, queue.buffer, queue.peekDataOffset(), queue.peekLength(), queue.peekTimestamp());
+    this.nextTopic = name.text;
+    this.nextName = name.bytes;
+    this.nextPayload = this.formatter(rawId, queue.buffer, queue.peekDataOffset(), queue.peekLength(), queue.peekTimestamp());
     queue.shift();
-    return { topic: name.text, name: name.bytes, payload };
   }
 
   /** Publish waiting events while the broker is connected and the window allows. */
@@ -394,12 +402,12 @@ export class MqttBridge extends EventEmitter {
       if (n <= 0) return; // an acknowledgement or new frames resume
       let size = 0;
       for (let k = 0; k < n; k++) {
-        const next = this.takeNext();
-        const name = next.name ?? Buffer.from(next.topic, 'utf8');
-        topics[k] = next.topic;
+        this.takeNext();
+        const name = this.nextName ?? Buffer.from(this.nextTopic, 'utf8');
+        topics[k] = this.nextTopic;
         names[k] = name;
-        payloads[k] = next.payload;
-        size += publishPacketSize(name.length, next.payload.length, qos, v5);
+        payloads[k] = this.nextPayload;
+        size += publishPacketSize(name.length, this.nextPayload.length, qos, v5);
       }
       // The whole batch in one buffer and one write.
       const buf = Buffer.allocUnsafe(size);
@@ -424,11 +432,11 @@ export class MqttBridge extends EventEmitter {
   private pumpThroughClient(client: MqttClient): void {
     const counters = this.counters;
     while (this.pendingCount() > 0 && counters.inflight < this.window) {
-      const { topic, payload } = this.takeNext();
-      if (this.echoes !== null) this.echoes.remember(topic, payload);
+      this.takeNext();
+      if (this.echoes !== null) this.echoes.remember(this.nextTopic, this.nextPayload);
       counters.published++;
       counters.inflight++;
-      client.publish(topic, payload, this.publishOptions, this.onAck);
+      client.publish(this.nextTopic, this.nextPayload, this.publishOptions, this.onAck);
     }
   }
 
@@ -645,7 +653,7 @@ export class MqttBridge extends EventEmitter {
     const where = s.state === 'connected' ? `connected to ${s.broker}` : `${s.state}, broker ${s.broker}`;
     const lines = [
       `mqtt: ${where} as ${s.clientId} (QoS ${s.qos}, ${s.format})`,
-      `mqtt out: ${s.published} published, ${s.inflight} unacknowledged, queue ${s.queued} of ${s.queueCapacity}, ${s.dropped} dropped when full`,
+      `mqtt out: ${s.published} published, ${s.inflight} unacknowledged, ${s.rejected} refused by the broker, queue ${s.queued} of ${s.queueCapacity}, ${s.dropped} dropped when full`,
       `mqtt in: ${s.received} received, ${s.sentToBus} sent to the bus, ${s.refused} refused, ${s.echoes} own echoes ignored, ${s.busErrors} bus errors`,
     ];
     if (s.state !== 'connected' && s.lastError !== null) lines.push(`mqtt problem: ${s.lastError}`);

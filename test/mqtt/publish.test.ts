@@ -152,7 +152,7 @@ test('gateway state: retained online status and information, offline after stop;
 
   const info0 = bridge.statusLines();
   assert.equal(info0[0], `mqtt: connected to ${broker.url} as state (QoS 1, json)`);
-  assert.match(info0[1]!, /^mqtt out: 0 published, 0 unacknowledged, queue 0 of 10000, 0 dropped when full$/);
+  assert.match(info0[1]!, /^mqtt out: 0 published, 0 unacknowledged, 0 refused by the broker, queue 0 of 10000, 0 dropped when full$/);
   assert.match(info0[2]!, /^mqtt in: 0 received, 0 sent to the bus, 0 refused, 0 own echoes ignored, 0 bus errors$/);
 
   await bridge.stop();
