@@ -8,7 +8,9 @@
 // Scenarios (see bench/README.md): startup, idle, memory, rx (CAN->TCP one client, paced
 // and burst), fanout, send (TCP->CAN), syscalls (strace -c), ref (the C yardstick with the
 // original's I/O pattern, same run), kernel (raw-socket reference), stuck (a client that
-// stopped reading beside one that reads, default daemon options).
+// stopped reading beside one that reads, default daemon options), mqtt (the MQTT bridge
+// with a local Mosquitto: bus to broker at each rate, QoS 0 and 1, fan-out to 100
+// subscribers, broker to bus), base (start-up and memory beside another checkout: --base DIR).
 // The load tools are small C programs (bench/tools/*.c), compiled here with gcc into a
 // temporary directory, so that the guest's one CPU is spent on the daemon, not on the tools.
 // Every figure is printed as a table row AND as a `key=value` line; targets print PASS or
@@ -26,7 +28,7 @@ const root = path.resolve(__dirname, '..');
 // Tools are compiled into a fresh temporary directory per run (not build/: `node-gyp rebuild`
 // wipes that, possibly in the middle of a run).
 const toolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'uvscpd-bench-'));
-const TOOLS = ['canpgen', 'canrx', 'vscpcli', 'vscpsend', 'refrelay', 'spin'];
+const TOOLS = ['canpgen', 'canrx', 'vscpcli', 'vscpsend', 'refrelay', 'spin', 'mqttcount'];
 const TICK_US = 1e6 / 100; // USER_HZ: /proc/<pid>/stat counts 10 ms ticks
 
 // ---- options ----------------------------------------------------------------------------
@@ -48,6 +50,8 @@ const SENDS = QUICK ? 20000 : 50000;
 const IDLE_S = QUICK ? 5 : 10;
 const BIG_RCVBUF = 8 * 1024 * 1024;
 const STUCK_PREFILL = 60000; // frames that fill a stuck client's TCP buffers before it is measured
+/** Another checkout (dist/ and the addon built) whose start-up and memory are measured beside ours: --base DIR. */
+const BASE = opt('--base', null);
 let nextPort = 20000 + (process.pid % 20000);
 
 const want = (s) => ONLY === null || ONLY.includes(s);
@@ -94,8 +98,12 @@ function parseKv(out) {
 
 /** `results` resolves when the tool has printed its figures (its last line is tool_cpu_us=);
  * with linger, vscpcli then keeps its connections until release() closes its stdin. */
-function tool(name, args, { linger = false } = {}) {
-  const child = spawn(path.join(toolDir, name), args.map(String), { stdio: [linger ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+function tool(name, args, { linger = false, shell = null } = {}) {
+  // shell: a pipeline run by sh in its own process group (killGroup() ends all of it).
+  const child =
+    shell === null
+      ? spawn(path.join(toolDir, name), args.map(String), { stdio: [linger ? 'pipe' : 'ignore', 'pipe', 'pipe'] })
+      : spawn('sh', ['-c', shell], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   let err = '';
   let readyResolve;
@@ -292,26 +300,27 @@ function waitBanner(port, timeoutMs, child) {
  * one CPU each failed attempt takes CPU from the daemon that is starting (~35-40 ms
  * over a start, measured), so polling measures the harness as well.
  */
-async function startDaemon({ rcvbuf, maxClients = 200, cpuProf, waitForLog = false, rxCoalesce } = {}) {
+async function startDaemon({ rcvbuf, maxClients = 200, cpuProf, waitForLog = false, rxCoalesce, extra = [], logLine = 'listening on', tree = root } = {}) {
   const port = nextPort++;
   const args = [];
   if (cpuProf) args.push('--cpu-prof', '--cpu-prof-interval', '2000', `--cpu-prof-dir=${cpuProf}`);
-  args.push(path.join(root, 'bin', 'uvscpd.js'), '-s', '-c', IFACE, '-i', '127.0.0.1', '-p', String(port));
+  args.push(path.join(tree, 'bin', 'uvscpd.js'), '-s', '-c', IFACE, '-i', '127.0.0.1', '-p', String(port));
   args.push('--max-clients', String(maxClients), '--log-level', waitForLog ? 'info' : 'warn');
   if (rcvbuf) args.push('--rcvbuf', String(rcvbuf));
   if (rxCoalesce !== undefined) args.push('--rx-coalesce', String(rxCoalesce));
+  args.push(...extra);
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: tree, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   let onLine = null;
   child.stderr.on('data', (d) => {
     stderr += d;
-    if (onLine && stderr.includes('listening on')) onLine();
+    if (onLine && stderr.includes(logLine)) onLine();
   });
   try {
     if (waitForLog) {
       await new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no "listening" log line')), 20000);
+        const timer = setTimeout(() => reject(new Error(`no "${logLine}" log line`)), 20000);
         onLine = () => {
           onLine = null;
           clearTimeout(timer);
@@ -561,6 +570,199 @@ async function straced(d, work) {
     }
   }
   return { r, total, bySyscall };
+}
+
+
+// ---- the MQTT bridge (docs/mqtt.md): a local Mosquitto started here --------------------
+
+const ZERO_GUID = '00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00';
+
+function killGroup(child) {
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // gone
+  }
+}
+
+/** A Mosquitto on a free port: anonymous, no persistence; it may queue many messages for a slow subscriber. */
+async function startBroker() {
+  const binary = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => fs.existsSync(p));
+  if (binary === undefined) throw new Error('mosquitto is not installed (scripts/install-deps.sh)');
+  const port = nextPort++;
+  const conf = path.join(toolDir, `mosquitto-${port}.conf`);
+  // max_queued_messages: the default (1000) drops a subscriber's messages past 1000 behind;
+  // the bench measures the bridge, so the broker must not drop. Everything else is Mosquitto's default.
+  fs.writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 1000000\nlog_dest none\nuser root\n`);
+  const child = spawn(binary, ['-c', conf], { stdio: 'ignore' });
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.on('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) break;
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error('mosquitto did not start');
+    await sleep(50);
+  }
+  return { child, port, pid: child.pid };
+}
+
+function mqttPub(broker, topic, message) {
+  spawnSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(broker.port), '-t', topic, '-m', message], { stdio: 'ignore' });
+}
+
+/** `n` counting subscribers (mosquitto_sub | mqttcount), each subscribed before this resolves. */
+async function subscribers(broker, { n, qos, count }) {
+  const marker = `bench/ready/${process.pid}`;
+  const subs = [];
+  for (let i = 0; i < n; i++) {
+    const cmd = `exec mosquitto_sub -h 127.0.0.1 -p ${broker.port} -V 5 -q ${qos} -F '%U %p' -t 'vscp/#' -t '${marker}' | exec ${path.join(toolDir, 'mqttcount')} ${count} 3000 120000`;
+    subs.push(tool('mqttcount', [], { shell: cmd }));
+  }
+  let ready = 0;
+  for (const s of subs) void s.ready.then(() => ready++);
+  const deadline = Date.now() + 30000;
+  while (ready < n && Date.now() < deadline) {
+    mqttPub(broker, marker, 'x');
+    await sleep(200);
+  }
+  if (ready < n) note(`only ${ready} of ${n} subscribers ready`);
+  return subs;
+}
+
+/** A daemon with the bridge on, connected and subscribed. */
+function startBridgeDaemon(broker, qos) {
+  return startDaemon({
+    rcvbuf: BIG_RCVBUF,
+    waitForLog: true,
+    logLine: 'mqtt: connected',
+    extra: [`--mqtt=mqtt://127.0.0.1:${broker.port}`, `--mqtt-qos=${qos}`, `--mqtt-client-id=bench-${qos}-${nextPort}`],
+  });
+}
+
+/** Bus -> broker: canpgen at `rate`, `subs` subscribers count every message; daemon CPU per published event. */
+async function mqttOut(d, broker, { qos, rate, count, subs, prefix }) {
+  const counters = await subscribers(broker, { n: subs, qos, count });
+  await sleep(200);
+  const a = readProc(d.pid);
+  const ta = readThreads(d.pid);
+  const gen = tool('canpgen', [IFACE, count, rate]);
+  const g = await gen.done;
+  const c = await counters[0].results; // the first subscriber: delivered, order, latency
+  const tb = readThreads(d.pid);
+  const b = readProc(d.pid);
+  const rest = await Promise.all(counters.slice(1).map((t) => t.results));
+  for (const t of counters) killGroup(t.child);
+  const dl = delta(a, b);
+  kv(`${prefix}.sent`, g.sent);
+  kv(`${prefix}.gen_rate_fps`, g.rate_fps);
+  kv(`${prefix}.delivered_pct`, c.delivered_pct);
+  if (subs > 1) {
+    const pcts = [c, ...rest].map((x) => Number(x.delivered_pct));
+    kv(`${prefix}.delivered_pct_min_subscriber`, Math.min(...pcts).toFixed(2));
+    kv(`${prefix}.subscribers_complete`, pcts.filter((x) => x >= 100).length);
+  }
+  kv(`${prefix}.missing`, c.missing);
+  kv(`${prefix}.out_of_order`, c.out_of_order);
+  kv(`${prefix}.duplicates`, c.duplicates);
+  for (const p of ['p50', 'p90', 'p99', 'max']) kv(`${prefix}.lat_${p}_us`, c[`lat_${p}_us`]);
+  kv(`${prefix}.daemon_cpu_us`, Math.round(dl.cpuUs));
+  kv(`${prefix}.daemon_us_per_event`, fmt(dl.cpuUs / Math.max(1, g.sent)));
+  kv(`${prefix}.daemon_ctxt_per_event`, fmt(dl.wakeups / Math.max(1, g.sent), 3));
+  kv(`${prefix}.guest_busy_pct`, fmt(dl.guestBusyPct));
+  // Events the bridge dropped from its full queue (its log line, at most one per 10 s): where a loss happened.
+  const drops = [...d.stderr().matchAll(/the oldest are dropped, (\d+) so far/g)].pop();
+  kv(`${prefix}.bridge_dropped_so_far`, drops ? drops[1] : 0);
+  threadDelta(prefix, ta, tb, g.sent);
+  return { g, c, dl };
+}
+
+/** Broker -> bus: mosquitto_pub -l sends `count` events as fast as it can; canrx counts them on the bus. */
+async function mqttIn(d, broker, { qos, count, prefix }) {
+  const file = path.join(toolDir, `events-${count}.txt`);
+  if (!fs.existsSync(file)) {
+    let text = '';
+    for (let i = 0; i < count; i++) text += `{"class":20,"type":3,"data":[${i & 255},${(i >> 8) & 255},${(i >> 16) & 255},${(i >>> 24) & 255},0,0,0,0]}\n`;
+    fs.writeFileSync(file, text);
+  }
+  const rx = tool('canrx', [IFACE, count, BIG_RCVBUF, 3000, 120000, 20000]);
+  await rx.ready;
+  await sleep(200);
+  const a = readProc(d.pid);
+  const t0 = performance.now();
+  const pub = tool('mosquitto_pub', [], { shell: `exec mosquitto_pub -h 127.0.0.1 -p ${broker.port} -V 5 -q ${qos} -t 'remote-vscp/${ZERO_GUID}/bench' -l < ${file}; echo tool_cpu_us=0` });
+  await pub.done;
+  const pubMs = performance.now() - t0;
+  const r = await rx.done;
+  const b = readProc(d.pid);
+  const dl = delta(a, b);
+  kv(`${prefix}.sent`, count);
+  kv(`${prefix}.publisher_rate_msgs_per_s`, fmt(count / (pubMs / 1000), 0));
+  kv(`${prefix}.bus_received`, r.received);
+  kv(`${prefix}.bus_missing`, r.missing);
+  kv(`${prefix}.bus_out_of_order`, r.out_of_order);
+  kv(`${prefix}.bus_rate_fps`, r.rx_rate_fps);
+  kv(`${prefix}.daemon_us_per_event`, fmt(dl.cpuUs / Math.max(1, r.received)));
+  return { r, dl };
+}
+
+async function mqttScenario() {
+  const broker = await startBroker();
+  note(`mosquitto pid ${broker.pid} port ${broker.port}`);
+  for (const qos of [0, 1]) {
+    const d = await startBridgeDaemon(broker, qos);
+    note(`daemon with --mqtt (QoS ${qos}) pid ${d.pid}, connected in ${d.startMs.toFixed(0)} ms`);
+    await sleep(1000);
+    if (qos === 1) {
+      const p = readProc(d.pid);
+      kv('mem.mqtt_idle_rss_kb', p.rssKb);
+    }
+    for (let i = 1; i <= REPEAT; i++) {
+      for (const rate of RATES) await mqttOut(d, broker, { qos, rate, count: rate * DUR_S, subs: 1, prefix: `mqtt${qos}.out${rate}#${i}` });
+    }
+    if (qos === 0) {
+      // Fan-out happens in the broker: 100 subscribers must cost the daemon what one does.
+      for (let i = 1; i <= REPEAT; i++) {
+        await mqttOut(d, broker, { qos, rate: 200, count: 200 * DUR_S, subs: 1, prefix: `mqtt0.fan1#${i}` });
+        await mqttOut(d, broker, { qos, rate: 200, count: 200 * DUR_S, subs: 100, prefix: `mqtt0.fan100#${i}` });
+      }
+    }
+    for (let i = 1; i <= REPEAT; i++) await mqttIn(d, broker, { qos, count: QUICK ? 10000 : 20000, prefix: `mqtt${qos}.in#${i}` });
+    await stopDaemon(d);
+  }
+  broker.child.kill('SIGTERM');
+}
+
+/** Start-up and idle memory of this tree and of --base, alternately, without --mqtt. */
+async function baseScenario() {
+  const trees = [
+    ['', root],
+    ['base_', path.resolve(BASE)],
+  ];
+  const times = { '': [], base_: [] };
+  const rss = { '': [], base_: [] };
+  for (let i = 0; i < (QUICK ? 4 : 8); i++) {
+    for (const [key, tree] of i % 2 === 0 ? trees : [...trees].reverse()) {
+      const d = await startDaemon({ waitForLog: true, tree });
+      times[key].push(d.startMs);
+      await sleep(1000);
+      rss[key].push(readProc(d.pid).rssKb);
+      await stopDaemon(d);
+    }
+  }
+  for (const key of ['', 'base_']) {
+    const t = times[key].sort((a, b) => a - b);
+    const m = rss[key].sort((a, b) => a - b);
+    kv(`startup.${key}ab_runs_ms`, t.map((x) => x.toFixed(0)).join('/'));
+    kv(`startup.${key}ab_median_ms`, t[(t.length - 1) >> 1].toFixed(0));
+    kv(`mem.${key}ab_idle_rss_kb`, m[(m.length - 1) >> 1]);
+  }
+  kv('startup.base_tree', BASE);
 }
 
 // ---- main -------------------------------------------------------------------------------
@@ -816,6 +1018,9 @@ async function main() {
     await kernelRef({ rate: 0, count: BURST, rcvbuf: 0, prefix: 'kernel.burst_default_rcvbuf' });
     await kernelRef({ rate: 0, count: BURST, rcvbuf: BIG_RCVBUF, prefix: 'kernel.burst_8MiB' });
   }
+  if (want('mqtt')) await mqttScenario();
+  if (want('base') && BASE !== null) await baseScenario();
+  else if (want('base') && ONLY !== null) note('base: give --base DIR, a checkout with dist/ built');
   kv('meta.spin_baseline_end_units_per_s', (await spinBaseline()).toFixed(0));
   spinner.child.kill('SIGTERM');
   kv('meta.bench_seconds', ((Date.now() - t0) / 1000).toFixed(0));
@@ -920,6 +1125,42 @@ function report() {
     row('start to listening + banner, median ms', `${ms} (${g('startup.runs_ms')})`, '', '< 400 (h)', ms < 400);
     row('  same, polling connect() every 5 ms (older figure)', `${g('startup.poll_median_ms')} (${g('startup.poll_runs_ms')})`, '', '');
     row('  floor: node -e 0 ; node requiring dist/lib, median ms', `${g('startup.node_e0_median_ms')} ; ${g('startup.node_require_lib_median_ms')}`, '', '');
+  }
+  if (want('mqtt') && g('mqtt0.out' + RATES[0] + '#1.delivered_pct') !== undefined) {
+    for (const qos of [0, 1]) {
+      for (const rate of RATES) {
+        const p = `mqtt${qos}.out${rate}`;
+        const pct = best(p, 'delivered_pct', R, 'min');
+        const target = rate === 8000;
+        row(`bus->MQTT QoS ${qos}, ${rate} fps: delivered % (1 subscriber)`, both(p, 'delivered_pct', 2), '', target ? '100 (9)' : '', target ? pct >= 100 : undefined);
+        row(`  QoS ${qos} ${rate} fps: missing / out of order / duplicates`, `${both(p, 'missing', 0)} / ${both(p, 'out_of_order', 0)} / ${both(p, 'duplicates', 0)}`, '', '');
+        row(`  QoS ${qos} ${rate} fps: latency bus->subscriber p50 ; p99 us`, `${both(p, 'lat_p50_us', 0)} ; ${both(p, 'lat_p99_us', 0)}`, '', '');
+        const us = best(p, 'daemon_us_per_event', R);
+        const rcv = best(`rx${rate}`, 'daemon_us_per_event', R);
+        const ratio = us / rcv;
+        row(
+          `  QoS ${qos} ${rate} fps: daemon us per published event ; rcvloop path's ; ratio`,
+          `${both(p, 'daemon_us_per_event')} ; ${Number.isFinite(rcv) ? both(`rx${rate}`, 'daemon_us_per_event') : 'NA (run rx too)'} ; ${fmt(ratio, 2)}`,
+          '',
+          target ? '<= 1.5 (9)' : '',
+          target && Number.isFinite(ratio) ? ratio <= 1.5 : undefined,
+        );
+      }
+    }
+    const f1 = best('mqtt0.fan1', 'daemon_us_per_event', R);
+    const f100 = best('mqtt0.fan100', 'daemon_us_per_event', R);
+    row('MQTT fan-out @200 fps: daemon us/event, 1 ; 100 subscribers', `${both('mqtt0.fan1', 'daemon_us_per_event')} ; ${both('mqtt0.fan100', 'daemon_us_per_event')}`, '', 'same (9)', f100 <= f1 * 1.25);
+    row('  100 subscribers: min subscriber delivered % ; complete', `${both('mqtt0.fan100', 'delivered_pct_min_subscriber', 2)} ; ${both('mqtt0.fan100', 'subscribers_complete', 0)}`, '', '');
+    for (const qos of [0, 1]) {
+      const p = `mqtt${qos}.in`;
+      row(`MQTT->bus QoS ${qos}: frames/s on the bus ; publisher msgs/s`, `${both(p, 'bus_rate_fps', 0)} ; ${both(p, 'publisher_rate_msgs_per_s', 0)}`, '', '');
+      row(`  QoS ${qos}: missing / out of order on the bus ; daemon us per event`, `${both(p, 'bus_missing', 0)} / ${both(p, 'bus_out_of_order', 0)} ; ${both(p, 'daemon_us_per_event')}`, '', '');
+    }
+    if (g('mem.mqtt_idle_rss_kb') !== undefined) row('RSS idle with --mqtt (connected) MB', fmt(g('mem.mqtt_idle_rss_kb') / 1024), '', '');
+  }
+  if (g('startup.ab_median_ms') !== undefined) {
+    row('start-up without --mqtt, this tree ; --base, alternating, median ms', `${g('startup.ab_median_ms')} (${g('startup.ab_runs_ms')}) ; ${g('startup.base_ab_median_ms')} (${g('startup.base_ab_runs_ms')})`, '', 'same (10)');
+    row('  idle RSS without --mqtt, this tree ; --base MB', `${fmt(g('mem.ab_idle_rss_kb') / 1024)} ; ${fmt(g('mem.base_ab_idle_rss_kb') / 1024)}`, '', 'same (10)');
   }
   if (want('kernel')) {
     row('kernel ref: C raw reader 8000 fps latency p50/p99 us', `${g('kernel.rx8000.lat_p50_us')}/${g('kernel.rx8000.lat_p99_us')}`, '', '');

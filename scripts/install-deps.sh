@@ -8,8 +8,10 @@
 #   iproute2 kmod can-utils   vcan set-up and independent CAN observers in tests
 #   user-mode-linux util-linux perl-base libc6-dev gcc   test/can-vm.sh, the CAN guest
 #                        for kernels without SocketCAN
+#   mosquitto mosquitto-clients openssl   the MQTT suites: each test starts its own broker,
+#                        checks with mosquitto_sub/mosquitto_pub, makes TLS certificates
 set -euo pipefail
-want=(g++ make python3 systemd cmake iproute2 kmod can-utils user-mode-linux util-linux perl-base libc6-dev gcc)
+want=(g++ make python3 systemd cmake iproute2 kmod can-utils user-mode-linux util-linux perl-base libc6-dev gcc mosquitto mosquitto-clients openssl)
 [ $# -gt 0 ] && want=("$@")
 missing=()
 for p in "${want[@]}"; do

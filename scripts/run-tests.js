@@ -2,6 +2,9 @@
 // Runs every test suite (`npm test`), compiled beforehand by `npm run build:ts`.
 //
 // - unit, protocol and cli suites run anywhere, on this machine.
+// - the mqtt suite runs here too: each test starts its own Mosquitto on a free
+//   loopback port (Debian mosquitto + mosquitto-clients, scripts/install-deps.sh);
+//   without the broker binary it fails, it is never skipped.
 // - socketcan suites need real SocketCAN: vcan interfaces and the native addon.
 //   With vcan usable here (a normal Linux), they run here. Otherwise, as root on
 //   x86_64 Linux, they run inside a User-Mode Linux guest (test/can-vm.sh) that
@@ -10,7 +13,7 @@
 // - socketcan suites run once per addon build found (node-gyp's build/Release
 //   and cmake-js's build-cmake/Release); in CI both must exist.
 //
-// Usage: node scripts/run-tests.js [--only unit|native|protocol|robustness|cli|socketcan] [--in-guest]
+// Usage: node scripts/run-tests.js [--only unit|native|protocol|robustness|cli|mqtt|socketcan] [--in-guest]
 // Ends with a plain `N passed, N failed, N skipped` line.
 
 'use strict';
@@ -22,7 +25,8 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const distTest = path.join(root, 'dist', 'test');
-const HOST_SUITES = ['unit', 'native', 'protocol', 'robustness', 'cli'];
+const HOST_SUITES = ['unit', 'native', 'protocol', 'robustness', 'cli', 'mqtt'];
+const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto'];
 const CAN_IFACES = ['vcan0', 'vcan1'];
 const ADDON_BUILDS = [
   { name: 'node-gyp', file: path.join(root, 'build', 'Release', 'uvscpd.node') },
@@ -116,6 +120,10 @@ async function runHostSuites() {
     if (files.length === 0) {
       log(`no ${suite} tests found under dist/test/${suite}`);
       continue;
+    }
+    if (suite === 'mqtt' && !MOSQUITTO.some((p) => fs.existsSync(p))) {
+      loud('mqtt suites: no mosquitto binary (Debian packages mosquitto, mosquitto-clients: run scripts/install-deps.sh); they fail without it');
+      totals.runFailures++;
     }
     log(`${suite} suites (${files.length} files)`);
     await nodeTest(files);

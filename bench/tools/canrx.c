@@ -103,13 +103,7 @@ int main(int argc, char **argv) {
       lat[nlat++] = (uint32_t)t - get_u32(frames[i].data + 4);
     }
   }
-  printf("expected=%ld\n", count);
-  printf("received=%ld\n", unique);
-  printf("missing=%ld\n", count - unique);
-  printf("delivered_pct=%.2f\n", count ? unique * 100.0 / count : 100.0);
-  printf("duplicates=%ld\n", dups);
-  printf("out_of_order=%ld\n", ooo);
-  printf("foreign=%ld\n", foreign);
+  print_delivery(count, unique, dups, ooo, foreign);
   printf("kernel_drops=%u\n", drops);
   printf("recv_calls=%ld\n", calls);
   printf("batch_avg=%.2f\n", calls ? (double)received / calls : 0.0);

@@ -69,6 +69,17 @@ static __attribute__((unused)) void print_latency(const char *prefix, uint32_t *
   printf("%slat_max_us=%u\n", prefix, lat[n - 1]);
 }
 
+/* expected .. foreign: what a counting receiver got of COUNT numbered frames or messages. */
+static __attribute__((unused)) void print_delivery(long count, long unique, long dups, long ooo, long foreign) {
+  printf("expected=%ld\n", count);
+  printf("received=%ld\n", unique);
+  printf("missing=%ld\n", count - unique);
+  printf("delivered_pct=%.2f\n", count ? unique * 100.0 / count : 100.0);
+  printf("duplicates=%ld\n", dups);
+  printf("out_of_order=%ld\n", ooo);
+  printf("foreign=%ld\n", foreign);
+}
+
 /* The tool's own CPU time (so the report can separate the tools from the daemon). */
 static __attribute__((unused)) void print_self_cpu(void) {
   struct rusage ru;

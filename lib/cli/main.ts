@@ -18,6 +18,7 @@
 
 import { readFileSync } from 'node:fs';
 import { PACKAGE_NAME } from '../version.js';
+import { mqttOptions } from './mqtt.js';
 import { parseOptions } from './options.js';
 import { EXIT_FAILURE, EXIT_OK, serve } from './serve.js';
 
@@ -74,6 +75,15 @@ export async function main(argv: readonly string[], io: MainIo = defaultIo): Pro
       return EXIT_USAGE;
     }
     config = { ...config, password };
+  }
+  if (config.mqttArgs !== undefined) {
+    // The bridge's password, CA, certificate and key files: read before daemonizing, so a bad one reaches the terminal.
+    const mqtt = mqttOptions().mqttSettingsFromCli(config.mqttArgs);
+    if (!mqtt.ok) {
+      io.stderr(`${PACKAGE_NAME}: ${mqtt.error}\n`);
+      return EXIT_USAGE;
+    }
+    config = { ...config, mqtt: mqtt.settings ?? undefined };
   }
   const channel = process.env[DAEMON_ENV] === undefined ? undefined : lazy.daemon().takeDaemonChannel();
   if (!config.stay && channel === undefined) {

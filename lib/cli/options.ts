@@ -15,6 +15,8 @@ import minimist from 'minimist';
 import { isIP } from 'node:net';
 import { formatGuid, parseGuid, zeroGuid, type Guid } from '../vscp/guid.js';
 import { MAX_RECEIVE_COALESCE_US } from '../can/types.js';
+import type { MqttCliSettings } from '../mqtt/options.js';
+import { mqttOptions } from './mqtt.js';
 import {
   DEFAULT_CAN_INTERFACE,
   DEFAULT_FIFO_SIZE,
@@ -88,6 +90,14 @@ function validInterfaceName(name: string): boolean {
 export function quote(value: string): string {
   // JSON escaping keeps control characters and quotes visible on one line.
   return /^[\x20-\x7e]*$/.test(value) && !value.includes("'") ? `'${value}'` : JSON.stringify(value);
+}
+
+/** lib/mqtt's checks, loaded only when an --mqtt* option is given (./mqtt.ts). */
+const mqttChecks = mqttOptions;
+
+/** `invalid <what> '<value>': <problem>` (the value left out when null), or null when there is no problem. */
+function invalid(what: string, value: string | null, problem: string | null): string | null {
+  return problem === null ? null : `invalid ${what}${value === null ? '' : ` ${quote(value)}`}: ${problem}`;
 }
 
 /** Every option, in the order of the help. Add new options here, then read them in build(). */
@@ -218,6 +228,66 @@ export const OPTIONS = [
     negatable: { help: 'daemon mode: log nothing (start-up errors and warnings still reach the terminal)' },
     help: 'log to syslog (/dev/log) even with --stay',
   },
+  // The MQTT bridge (docs/mqtt.md); defaults as lib/mqtt/options.ts and topic.ts define them.
+  {
+    long: 'mqtt',
+    kind: 'text',
+    arg: 'URL',
+    defaultText: 'off',
+    help: 'publish every bus event to this MQTT broker and send events from it to the bus (mqtt://, mqtts://, ws://, wss://)',
+    // A URL with credentials in it is not echoed: the error line may end up in a log.
+    check: (v) => invalid('MQTT broker URL', v.includes('@') ? null : v, mqttChecks().checkUrl(v)),
+  },
+  {
+    long: 'mqtt-topic',
+    kind: 'text',
+    arg: 'TEMPLATE',
+    defaultText: 'vscp/{guid}/{class}/{type}/{nickname}',
+    help: 'topic of each published event; placeholders {guid} {ifguid} {class} {type} {nickname} {head}',
+    check: (v) => invalid('MQTT topic', v, mqttChecks().checkTopicTemplate(v)),
+  },
+  {
+    long: 'mqtt-subscribe',
+    kind: 'text',
+    arg: 'TOPIC',
+    repeatable: true,
+    defaultText: 'remote-vscp/{ifguid}/#',
+    help: 'topic filter whose events are sent on the bus ({ifguid} allowed)',
+    check: (v) => invalid('MQTT subscription', v, mqttChecks().checkSubscription(v)),
+  },
+  {
+    long: 'mqtt-format',
+    kind: 'text',
+    arg: 'FORMAT',
+    choices: ['json', 'string', 'xml'],
+    defaultText: 'json',
+    what: 'MQTT format',
+    help: 'payload format of published events',
+  },
+  { long: 'mqtt-qos', kind: 'text', arg: 'N', choices: ['0', '1', '2'], defaultText: '1', what: 'MQTT QoS', help: 'QoS of publications and subscriptions' },
+  {
+    long: 'mqtt-client-id',
+    kind: 'text',
+    arg: 'ID',
+    defaultText: 'uvscpd-<host>-<interface>',
+    help: 'MQTT client identifier; every gateway on a broker needs its own',
+    check: (v) => invalid('MQTT client id', v, mqttChecks().checkClientId(v)),
+  },
+  { long: 'mqtt-user', kind: 'text', arg: 'NAME', help: 'user name for the broker' },
+  { long: 'mqtt-password-file', kind: 'text', arg: 'PATH', help: 'broker password: the first line of this file (never on the command line)' },
+  { long: 'mqtt-ca', kind: 'text', arg: 'PATH', defaultText: 'the system CAs', help: 'PEM file of the CA that signed the broker certificate' },
+  { long: 'mqtt-cert', kind: 'text', arg: 'PATH', help: 'PEM file of a client certificate (and its key: the next option)' },
+  { long: 'mqtt-key', kind: 'text', arg: 'PATH', help: 'PEM file of the private key of that certificate' },
+  {
+    long: 'mqtt-queue',
+    kind: 'integer',
+    arg: 'N',
+    range: [1, 10_000_000],
+    defaultText: '10000',
+    what: 'MQTT queue size',
+    unit: ' events',
+    help: 'events held while the broker is away or slow; when full the oldest is dropped and counted',
+  },
 ] as const satisfies readonly OptionSpec[];
 
 type Spec = (typeof OPTIONS)[number];
@@ -255,7 +325,13 @@ export interface CliConfig {
   logLevel: LogLevel;
   /** --syslog / --no-syslog; undefined = the mode's default (daemon: syslog, -s: stderr). */
   syslog: boolean | undefined;
+  /** The --mqtt* values as given (option name -> text; a list for --mqtt-subscribe); undefined without --mqtt. */
+  mqttArgs: MqttArgs | undefined;
+  /** The bridge settings, once main() has read the files the --mqtt* options name. */
+  mqtt: MqttCliSettings | undefined;
 }
+
+export type MqttArgs = Readonly<Record<string, string | readonly string[] | undefined>>;
 
 export type ParseResult =
   | { kind: 'run'; config: CliConfig }
@@ -415,6 +491,27 @@ function build(v: OptionValues): CliConfig {
   if (requireLogin && (user === undefined || (password === undefined && passwordFile === undefined))) {
     throw new UsageError('option --require-login needs both -U/--user and -P/--password (or --password-file)');
   }
+  const mqttArgs: Record<string, string | readonly string[] | undefined> = {
+    mqtt: v.text('mqtt'),
+    'mqtt-topic': v.text('mqtt-topic'),
+    'mqtt-subscribe': v.list('mqtt-subscribe').length > 0 ? v.list('mqtt-subscribe') : undefined,
+    'mqtt-format': v.text('mqtt-format'),
+    'mqtt-qos': v.text('mqtt-qos'),
+    'mqtt-client-id': v.text('mqtt-client-id'),
+    'mqtt-user': v.text('mqtt-user'),
+    'mqtt-password-file': v.text('mqtt-password-file'),
+    'mqtt-ca': v.text('mqtt-ca'),
+    'mqtt-cert': v.text('mqtt-cert'),
+    'mqtt-key': v.text('mqtt-key'),
+    'mqtt-queue': v.integer('mqtt-queue') === undefined ? undefined : String(v.integer('mqtt-queue')),
+  };
+  if (mqttArgs['mqtt'] === undefined) {
+    const stray = Object.keys(mqttArgs).find((k) => mqttArgs[k] !== undefined);
+    if (stray !== undefined) throw new UsageError(`option --${stray} needs --mqtt=URL`);
+  }
+  if ((mqttArgs['mqtt-cert'] === undefined) !== (mqttArgs['mqtt-key'] === undefined)) {
+    throw new UsageError('options --mqtt-cert and --mqtt-key go together');
+  }
   return {
     stay: v.flag('stay'),
     user,
@@ -433,6 +530,8 @@ function build(v: OptionValues): CliConfig {
     pidFile: v.text('pid-file'),
     logLevel: textOr(v, 'log-level') as LogLevel,
     syslog: v.negatable('syslog'),
+    mqttArgs: mqttArgs['mqtt'] === undefined ? undefined : mqttArgs,
+    mqtt: undefined,
   };
 }
 
@@ -479,6 +578,7 @@ export function describeConfig(c: CliConfig): string {
     `password ${c.password !== undefined || c.passwordFile !== undefined ? 'set' : '(none)'}`,
     `login ${c.requireLogin ? 'required' : 'optional'}`,
     `pid file ${c.pidFile ?? '(none)'}`,
+    `mqtt ${c.mqttArgs === undefined ? 'off' : mqttChecks().displayUrl(String(c.mqttArgs['mqtt']))}`,
   ].join(', ');
 }
 

@@ -2,7 +2,8 @@
 // file, systemd notification, and the daemon's start-up report.
 //
 // Signals: SIGTERM, SIGINT and SIGHUP stop gracefully (server.close(),
-// every CAN socket closed) and exit 0; a hard timer exits anyway after
+// every CAN socket closed, with --mqtt the gateway's offline status
+// published and the broker connection closed) and exit 0; a hard timer exits anyway after
 // STOP_TIMEOUT_MS; a second signal exits at once. SIGHUP stops rather than
 // reloads: there is no configuration file, the original shut down on it, and
 // a foreground daemon whose terminal goes away gets SIGHUP.
@@ -16,6 +17,7 @@ import type { DaemonChannel } from './daemon.js';
 import { levelEnabled, StartupWarnings, StderrLogger, SyslogLogger, type DatagramSender } from './log.js';
 import { describeConfig, redactArgs, VIRTUAL_INTERFACE, type CliConfig } from './options.js';
 import { describeStartupError } from './startup-error.js';
+import { gateway } from './mqtt.js';
 import { loadDatagramSender } from './unix-datagram.js';
 
 /** Modules a foreground start does not need, loaded on first use. */
@@ -143,7 +145,10 @@ export async function serve(
   let server: VscpServer;
   let address: AddressInfo;
   try {
-    server = createServer({
+    // With --mqtt: the server with the bridge beside it (./mqtt.ts loads it).
+    const make = config.mqtt === undefined ? createServer : gateway().createServer;
+    server = make({
+      ...(config.mqtt === undefined ? {} : { mqtt: config.mqtt }),
       bus: openBus(config.canInterface),
       canInterface: config.canInterface,
       host: config.host,

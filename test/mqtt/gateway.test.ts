@@ -1,0 +1,57 @@
+// The library's createServer({ mqtt }) (lib/gateway.ts): the TCP server and
+// the MQTT bridge on one bus, started by listen() and stopped by close(),
+// against a real Mosquitto. Requiring the library loads no MQTT.js.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { VirtualCanBus } from '../../lib/can/virtual-bus.js';
+import { VscpGateway, createServer } from '../../lib/gateway.js';
+import { VscpServer } from '../../lib/server/server.js';
+import { parseGuid } from '../../lib/vscp/guid.js';
+import { TestClient } from '../helpers/client.js';
+import { REPO_ROOT } from '../helpers/cli.js';
+import { Broker, killAllBrokers, mosquittoPub, mosquittoSub } from '../helpers/mosquitto.js';
+import { recordFrames, waitUntil } from '../helpers/bridge.js';
+
+const GUID_TEXT = 'FF:FF:FF:FF:FF:FF:FF:FE:00:00:00:00:00:00:00:00';
+
+after(() => killAllBrokers());
+
+test('createServer without mqtt is the plain server; with mqtt the gateway, whose bridge shares the bus, interface and GUID', async () => {
+  const bus = new VirtualCanBus({ interfaces: ['vcan0'] });
+  assert.equal(createServer({ bus, canInterface: 'vcan0' }).constructor, VscpServer);
+  const broker = await Broker.start();
+  const server = createServer({ bus, canInterface: 'vcan0', host: '127.0.0.1', port: 0, guid: parseGuid(GUID_TEXT)!, mqtt: { url: broker.url, clientId: 'lib-gw' } });
+  assert.ok(server instanceof VscpGateway);
+  const gateway = server as VscpGateway;
+  const sub = await mosquittoSub(broker, ['vscp/#', `uvscpd/${GUID_TEXT}/status`]);
+  const address = await gateway.listen();
+  await waitUntil(() => gateway.mqtt.stats().state === 'connected', 5000, 'bridge connected');
+  const seen = recordFrames(bus.open('vcan0'));
+
+  // A TCP client's SEND reaches the broker through the bridge's own socket.
+  const client = await TestClient.connectReady(address.port);
+  assert.deepEqual(await client.command('send 0,20,3,0,,0,-,5'), ['+OK']);
+  await waitUntil(() => sub.lines.some((l) => l.startsWith('vscp/')), 3000, () => JSON.stringify(sub.lines));
+  assert.equal(sub.lines.find((l) => l.startsWith('vscp/'))!.split(' ')[0], `vscp/${GUID_TEXT}/20/3/0`);
+  // An event from the broker reaches the bus and the TCP client (not its own SEND: receive-own is off).
+  mosquittoPub(broker, `remote-vscp/${GUID_TEXT}/x`, '{"class":30,"type":5,"data":[9]}');
+  await waitUntil(() => seen.some((f) => f.data[0] === 9), 3000, 'event from the broker on the bus');
+  assert.deepEqual(await client.command('cdta'), ['1 ', '+OK']);
+  assert.match((await client.command('retr 1'))[0]!, /^0,30,5,0,[^,]*,\d+,[^,]+,9$/);
+
+  client.destroy();
+  await gateway.close();
+  assert.equal(gateway.mqtt.stats().state, 'stopped');
+  await waitUntil(() => sub.lines.includes(`uvscpd/${GUID_TEXT}/status offline`), 3000, () => JSON.stringify(sub.lines));
+  sub.stop();
+  await broker.stop();
+});
+
+test('requiring the library does not load MQTT.js', () => {
+  const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(join(REPO_ROOT, 'dist', 'lib', 'index.js'))}); console.log(Object.keys(require.cache).filter((k) => k.includes('/node_modules/mqtt/')).length)`], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), '0');
+});
