@@ -58,8 +58,8 @@ describe('cli bundle (dist/cli-bundle.js)', () => {
   });
 
   it('finds the addon relative to the real lib/can/native.js (its __dirname)', () => {
-    // The addon loads and the kernel answers: EAFNOSUPPORT without SocketCAN, else ENODEV.
-    const r = spawnSync(process.execPath, [join(root, 'bin', 'uvscpd.js'), '-s', '-c', 'nosuchcan9', '-p', '0'], {
+    // The addon loads and the kernel answers: EAFNOSUPPORT without SocketCAN, else ENODEV ('lo' is not a CAN interface).
+    const r = spawnSync(process.execPath, [join(root, 'bin', 'uvscpd.js'), '-s', '-c', 'lo', '-p', '0'], {
       encoding: 'utf8',
       timeout: 30_000,
     });

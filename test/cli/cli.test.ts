@@ -501,10 +501,10 @@ describe('uvscpd -s: start-up errors: non-zero exit and a clear message', { time
     }
   });
 
-  it('-c nosuchcan0: EAFNOSUPPORT on a kernel without CAN, ENODEV with CAN', async () => {
-    const r = await runCli(['-s', '-c', 'nosuchcan0', '-i', '127.0.0.1', '-p', '0']);
+  it('-c lo: EAFNOSUPPORT on a kernel without CAN, not a CAN interface (ENODEV) with CAN', async () => {
+    const r = await runCli(['-s', '-c', 'lo', '-i', '127.0.0.1', '-p', '0']);
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /error: .*'nosuchcan0'.*\((EAFNOSUPPORT|ENODEV)\)/);
+    assert.match(r.stderr, /error: .*'lo'.*\((EAFNOSUPPORT|ENODEV)\)/);
   });
 
   it('an address not on this machine', async () => {
@@ -514,7 +514,7 @@ describe('uvscpd -s: start-up errors: non-zero exit and a clear message', { time
   });
 
   it('leaves no process behind', async () => {
-    const r = await runCli(['-s', '-c', 'nosuchcan0', '-p', '0', '-i', '127.0.0.1']);
+    const r = await runCli(['-s', '-c', 'lo', '-p', '0', '-i', '127.0.0.1']);
     assert.notEqual(r.code, 0);
     const pid = /uvscpd\[(\d+)\]/.exec(r.stderr);
     if (pid !== null) assert.equal(isAlive(Number(pid[1])), false);
