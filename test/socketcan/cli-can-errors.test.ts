@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { socketCanBus } from '../../lib/can/socketcan.js';
 import type { CanError } from '../../lib/can/types.js';
-import { killAll, runCli } from '../helpers/cli.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestClient } from '../helpers/client.js';
+import { isAlive, killAll, runCli, runCliOnFreePort, tempDir, track, untrack, waitFor } from '../helpers/cli.js';
 
 after(killAll);
 
@@ -44,5 +47,30 @@ describe('uvscpd -c lo: not a CAN interface', { timeout: 60000 }, () => {
     const r = await runCli(['-c', 'lo', '-i', '127.0.0.1', '-p', '0'], { timeoutMs: 30000 });
     assert.equal(r.code, 1, r.stderr);
     assert.equal(r.stderr, `uvscpd: ${err.message}\n`);
+  });
+});
+
+describe('uvscpd -c <missing interface>: starts anyway (protocol §9 #2, design.md "Missing interface")', { timeout: 60000 }, () => {
+  it('daemon mode: exit 0, the starting command prints the warning naming the interface; clients are told No such device', async () => {
+    const dir = tempDir();
+    const pidFile = join(dir.path, 'missing.pid');
+    let pid = 0;
+    try {
+      const r = await runCliOnFreePort((p) => ['-c', 'nosuchcan7', '-i', '127.0.0.1', '-p', String(p), '--pid-file', pidFile], { timeoutMs: 30000 });
+      assert.equal(r.code, 0, r.stderr);
+      pid = Number(readFileSync(pidFile, 'utf8'));
+      track(pid);
+      assert.equal(r.stderr, 'uvscpd: warning: CAN interface nosuchcan7 does not exist (No such device): clients are told so until it does\n');
+      const client = await TestClient.connect(r.port);
+      const lines = await client.expectClose();
+      assert.equal(lines.length, 3, lines.join('|'));
+      assert.equal(lines[2], '-OK - interface [nosuchcan7] error: No such device');
+      process.kill(pid, 'SIGTERM');
+      await waitFor(() => !isAlive(pid), 3000, 'the daemon to exit');
+      untrack(pid);
+    } finally {
+      if (pid > 0 && isAlive(pid)) process.kill(pid, 'SIGKILL');
+      dir.remove();
+    }
   });
 });
