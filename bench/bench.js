@@ -300,7 +300,7 @@ function waitBanner(port, timeoutMs, child) {
  * one CPU each failed attempt takes CPU from the daemon that is starting (~35-40 ms
  * over a start, measured), so polling measures the harness as well.
  */
-async function startDaemon({ rcvbuf, maxClients = 200, cpuProf, waitForLog = false, rxCoalesce, extra = [], logLine = 'listening on', tree = root } = {}) {
+async function startDaemon({ rcvbuf, maxClients = 200, cpuProf, waitForLog = false, rxCoalesce, extra = [], logLine = 'listening on', tree = root, env } = {}) {
   const port = nextPort++;
   const args = [];
   if (cpuProf) args.push('--cpu-prof', '--cpu-prof-interval', '2000', `--cpu-prof-dir=${cpuProf}`);
@@ -310,7 +310,7 @@ async function startDaemon({ rcvbuf, maxClients = 200, cpuProf, waitForLog = fal
   if (rxCoalesce !== undefined) args.push('--rx-coalesce', String(rxCoalesce));
   args.push(...extra);
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, { cwd: tree, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: tree, stdio: ['ignore', 'ignore', 'pipe'], env: env ? { ...process.env, ...env } : process.env });
   let stderr = '';
   let onLine = null;
   child.stderr.on('data', (d) => {
@@ -765,6 +765,39 @@ async function baseScenario() {
   kv('startup.base_tree', BASE);
 }
 
+/**
+ * Per-frame cost at everyday rates (`--only perframe`): the daemon as built (direct reads
+ * on a quiet bus), the same daemon with every read by the reactor thread
+ * (UVSCPD_DIRECT_READS=0) and the C yardstick, back to back, at RATES with 1 and 5
+ * clients; then strace counts at 1000 fps, one client, for each (clock reads listed apart:
+ * the guest has no vDSO, so they are system calls here and not on a normal machine).
+ */
+async function perFrameScenario() {
+  const configs = [
+    ['pf.ours', () => startDaemon({ rcvbuf: BIG_RCVBUF })],
+    ['pf.reactor', () => startDaemon({ rcvbuf: BIG_RCVBUF, env: { UVSCPD_DIRECT_READS: '0' } })],
+    ['pf.ref', () => startRef()],
+  ];
+  const clockCalls = ['clock_gettime', 'clock_gettime64', 'gettimeofday', 'time'];
+  for (const [name, start] of configs) {
+    const d = await start();
+    for (let i = 1; i <= REPEAT; i++) {
+      for (const clients of [1, 5]) {
+        for (const rate of RATES) await relay(d, { clients, rate, count: rate * DUR_S, prefix: `${name}.c${clients}.rx${rate}#${i}` });
+      }
+    }
+    if (STRACE && spawnSync('strace', ['-V'], { stdio: 'ignore' }).status === 0) {
+      const frames = QUICK ? 1000 : 3000;
+      const st = await straced(d, () => relay(d, { clients: 1, rate: 1000, count: frames, prefix: `${name}.strace1000` }));
+      const clock = clockCalls.reduce((a, k) => a + (st.bySyscall[k] ?? 0), 0);
+      kv(`${name}.sys1000.per_frame`, fmt(st.total / frames, 2));
+      kv(`${name}.sys1000.per_frame_without_clock`, fmt((st.total - clock) / frames, 2));
+      for (const [call, n] of Object.entries(st.bySyscall).sort((a, b) => b[1] - a[1])) kv(`${name}.sys1000.${call}`, n);
+    }
+    await stopDaemon(d);
+  }
+}
+
 // ---- main -------------------------------------------------------------------------------
 
 const ORIGINAL = {
@@ -992,6 +1025,8 @@ async function main() {
     }
     await stopDaemon(d3);
   }
+
+  if (want('perframe')) await perFrameScenario();
 
   // the C yardstick (original's I/O pattern), same guest, same run
   if (want('ref')) {

@@ -27,6 +27,19 @@ uint32_t GetU32LE(const uint8_t* p) {
          (static_cast<uint32_t>(p[3]) << 24);
 }
 
+// Opens a handle scope and runs deliver(owner) with the TypeScript object of `owner_ref`;
+// nothing when it is gone. Plain Node-API calls with every status checked: during env
+// teardown (a worker being terminated) JS cannot run and creating values fails; the data
+// is then dropped quietly (node-addon-api would try to throw, which is fatal then).
+template <typename Deliver>
+void WithOwner(napi_env env, napi_ref owner_ref, Deliver deliver) {
+  napi_handle_scope scope;
+  if (owner_ref == nullptr || napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value owner = nullptr;
+  if (napi_get_reference_value(env, owner_ref, &owner) == napi_ok && owner != nullptr) deliver(owner);
+  napi_close_handle_scope(env, scope);
+}
+
 // Runs on the JS thread of the socket's env whenever the reactor has news for it.
 void CallJs(napi_env env, napi_value js_cb, void* context, void* /*data*/) {
   auto* ctx = static_cast<TsfnContext*>(context);
@@ -52,54 +65,42 @@ void CallJs(napi_env env, napi_value js_cb, void* context, void* /*data*/) {
     core->UpdateEpollLocked();
   }
   if (batches.empty() && completions.empty() && errors.empty()) return;
-  // Plain Node-API calls with every status checked: during env teardown (a worker being
-  // terminated) JS cannot run and creating values fails; the data is then dropped
-  // quietly (node-addon-api would try to throw, which is fatal at that point).
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  struct ScopeCloser {
-    napi_env env;
-    napi_handle_scope scope;
-    ~ScopeCloser() { napi_close_handle_scope(env, scope); }
-  } closer{env, scope};
-  napi_value owner = nullptr;
-  if (ctx->owner == nullptr || napi_get_reference_value(env, ctx->owner, &owner) != napi_ok || owner == nullptr) {
-    return;  // the TypeScript object is gone
-  }
-  napi_value undef;
-  if (napi_get_undefined(env, &undef) != napi_ok) return;
-  napi_value js_batches = undef;
-  if (!batches.empty()) {
-    if (napi_create_array_with_length(env, batches.size(), &js_batches) != napi_ok) return;
-    uint32_t i = 0;
-    for (auto& b : batches) {
-      napi_value buf;
-      if (napi_create_buffer_copy(env, b.size(), b.data(), nullptr, &buf) != napi_ok) return;
-      if (napi_set_element(env, js_batches, i++, buf) != napi_ok) return;
+  WithOwner(env, ctx->owner, [&](napi_value owner) {
+    napi_value undef;
+    if (napi_get_undefined(env, &undef) != napi_ok) return;
+    napi_value js_batches = undef;
+    if (!batches.empty()) {
+      if (napi_create_array_with_length(env, batches.size(), &js_batches) != napi_ok) return;
+      uint32_t i = 0;
+      for (auto& b : batches) {
+        napi_value buf;
+        if (napi_create_buffer_copy(env, b.size(), b.data(), nullptr, &buf) != napi_ok) return;
+        if (napi_set_element(env, js_batches, i++, buf) != napi_ok) return;
+      }
     }
-  }
-  napi_value js_completions = undef;
-  if (!completions.empty()) {
-    void* data = nullptr;
-    napi_value ab;
-    const size_t bytes = completions.size() * sizeof(int32_t);
-    if (napi_create_arraybuffer(env, bytes, &data, &ab) != napi_ok || data == nullptr) return;
-    std::memcpy(data, completions.data(), bytes);
-    if (napi_create_typedarray(env, napi_int32_array, completions.size(), ab, 0, &js_completions) != napi_ok) return;
-  }
-  napi_value js_errors = undef;
-  if (!errors.empty()) {
-    if (napi_create_array_with_length(env, errors.size(), &js_errors) != napi_ok) return;
-    for (uint32_t i = 0; i < errors.size(); i++) {
-      napi_value n;
-      if (napi_create_int32(env, errors[i], &n) != napi_ok || napi_set_element(env, js_errors, i, n) != napi_ok) return;
+    napi_value js_completions = undef;
+    if (!completions.empty()) {
+      void* data = nullptr;
+      napi_value ab;
+      const size_t bytes = completions.size() * sizeof(int32_t);
+      if (napi_create_arraybuffer(env, bytes, &data, &ab) != napi_ok || data == nullptr) return;
+      std::memcpy(data, completions.data(), bytes);
+      if (napi_create_typedarray(env, napi_int32_array, completions.size(), ab, 0, &js_completions) != napi_ok) return;
     }
-  }
-  napi_value argv[4] = {owner, js_batches, js_completions, js_errors};
-  napi_value result;
-  // An exception thrown here (e.g. an 'error' event nobody listens to) becomes an
-  // uncaught exception, as with net.Socket.
-  napi_call_function(env, undef, js_cb, 4, argv, &result);
+    napi_value js_errors = undef;
+    if (!errors.empty()) {
+      if (napi_create_array_with_length(env, errors.size(), &js_errors) != napi_ok) return;
+      for (uint32_t i = 0; i < errors.size(); i++) {
+        napi_value n;
+        if (napi_create_int32(env, errors[i], &n) != napi_ok || napi_set_element(env, js_errors, i, n) != napi_ok) return;
+      }
+    }
+    napi_value argv[4] = {owner, js_batches, js_completions, js_errors};
+    napi_value result;
+    // An exception thrown here (e.g. an 'error' event nobody listens to) becomes an
+    // uncaught exception, as with net.Socket.
+    napi_call_function(env, undef, js_cb, 4, argv, &result);
+  });
 }
 
 void FinalizeTsfn(napi_env env, void* finalize_data, void* /*hint*/) {
@@ -314,37 +315,27 @@ void CanSocketWrap::ReadDirect(DirectReader* reader) {
     }
   }
   if (records.empty()) return;
-  // Plain Node-API calls, every status checked, as in CallJs (env teardown).
+  if (ctx_ == nullptr || dispatch_.IsEmpty()) return;
   napi_env env = env_;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  struct ScopeCloser {
-    napi_env env;
-    napi_handle_scope scope;
-    ~ScopeCloser() { napi_close_handle_scope(env, scope); }
-  } closer{env, scope};
-  napi_value owner = nullptr;
-  if (ctx_ == nullptr || ctx_->owner == nullptr || napi_get_reference_value(env, ctx_->owner, &owner) != napi_ok ||
-      owner == nullptr || dispatch_.IsEmpty()) {
-    return;
-  }
-  napi_value fn = dispatch_.Value();
-  napi_value undef;
-  napi_value buf;
-  napi_value batches;
-  if (napi_get_undefined(env, &undef) != napi_ok ||
-      napi_create_buffer_copy(env, records.size(), records.data(), nullptr, &buf) != napi_ok ||
-      napi_create_array_with_length(env, 1, &batches) != napi_ok || napi_set_element(env, batches, 0, buf) != napi_ok) {
-    return;
-  }
-  napi_value argv[4] = {owner, batches, undef, undef};
-  napi_value result;
-  // A callback scope: microtasks and nextTicks run after, as for any I/O callback. An
-  // exception thrown by a listener becomes an uncaught exception, as with net.Socket.
-  if (napi_make_callback(env, reader->async_context(), owner, fn, 4, argv, &result) == napi_pending_exception) {
-    napi_value exc;
-    if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
-  }
+  WithOwner(env, ctx_->owner, [&](napi_value owner) {
+    napi_value fn = dispatch_.Value();
+    napi_value undef;
+    napi_value buf;
+    napi_value batches;
+    if (napi_get_undefined(env, &undef) != napi_ok ||
+        napi_create_buffer_copy(env, records.size(), records.data(), nullptr, &buf) != napi_ok ||
+        napi_create_array_with_length(env, 1, &batches) != napi_ok || napi_set_element(env, batches, 0, buf) != napi_ok) {
+      return;
+    }
+    napi_value argv[4] = {owner, batches, undef, undef};
+    napi_value result;
+    // A callback scope: microtasks and nextTicks run after, as for any I/O callback. An
+    // exception thrown by a listener becomes an uncaught exception, as with net.Socket.
+    if (napi_make_callback(env, reader->async_context(), owner, fn, 4, argv, &result) == napi_pending_exception) {
+      napi_value exc;
+      if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+    }
+  });
 }
 
 bool CanSocketWrap::CheckOpen(Napi::Env env) {
