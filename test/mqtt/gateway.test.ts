@@ -50,8 +50,11 @@ test('createServer without mqtt is the plain server; with mqtt the gateway, whos
   await broker.stop();
 });
 
-test('requiring the library does not load MQTT.js', () => {
-  const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(join(REPO_ROOT, 'dist', 'lib', 'index.js'))}); console.log(Object.keys(require.cache).filter((k) => k.includes('/node_modules/mqtt/')).length)`], { encoding: 'utf8' });
+test('requiring the library loads neither MQTT.js nor lib/mqtt; its MQTT exports load on first use', () => {
+  const lib = JSON.stringify(join(REPO_ROOT, 'dist', 'lib', 'index.js'));
+  const count = "Object.keys(require.cache).filter((k) => k.includes('/node_modules/mqtt/') || k.includes('/dist/lib/mqtt/')).length";
+  const script = `const u = require(${lib}); const before = ${count}; const ok = typeof u.MqttBridge === 'function' && u.parsePayload('{"class":1,"type":2}', new Uint8Array(16)).ok && u.DEFAULT_MQTT_TOPIC === 'vscp/{guid}/{class}/{type}/{nickname}'; console.log(before, ok, ${count} > 0)`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout.trim(), '0');
+  assert.equal(r.stdout.trim(), '0 true true');
 });

@@ -52,18 +52,19 @@ function open(iface: string): CanSocket {
 const testId = (nickname: number): number => ((3 << 26) | (20 << 16) | (3 << 8) | nickname) >>> 0;
 const seqOf = (f: SeenFrame): number => (f.data[0]! << 8) | f.data[1]!;
 
-test('vcan to broker: each VSCP frame once, standard and RTR frames never; the bridge publishes none of its own writes', async () => {
+test('vcan to broker: each VSCP frame once, standard and RTR frames never; the bridge publishes none of its own writes', async (t) => {
   const sub = await mosquittoSub(broker, ['vscp/#']);
-  const bridge = await connectedBridge({ url: broker.url, bus: socketCanBus, canInterface: vcanA, guid: GUID_A, clientId: 'sc-pub' });
+  const bridge = await connectedBridge({ url: broker.url, bus: socketCanBus, canInterface: vcanA, guid: GUID_A, clientId: 'sc-pub' }, 30_000);
   bridges.push(bridge);
+  t.after(() => bridge.stop()); // also on failure: a bridge left on the bus would publish into the next test
   cansend(vcanA, '0C0A062A#80021B22'); // class 10 type 6 from nickname 0x2A
   cansend(vcanA, '123#01'); // standard
   cansend(vcanA, '0C0A062A#R'); // RTR
   cansend(vcanA, '00140301#'); // class 20 type 3, no data
-  const lines = await sub.waitFor(2);
+  const lines = await sub.waitFor(2, 20_000);
   // The bridge's own write (from a subscription) reaches vcan but is not published.
   mosquittoPub(broker, bridge.subscriptions[0]!.replace('#', 'cmd'), '{"class":30,"type":5,"data":[1]}');
-  await waitUntil(() => bridge.stats().sentToBus === 1, 3000, 'the event from the broker written on vcan');
+  await waitUntil(() => bridge.stats().sentToBus === 1, 20_000, 'the event from the broker written on vcan');
   await sleep(400);
   assert.equal(sub.lines.length, 2, JSON.stringify(sub.lines));
   assert.equal(lines[0]!.split(' ')[0], 'vscp/FF:FF:FF:FF:FF:FF:FF:FE:00:00:00:00:00:00:0A:2A/10/6/2602');
@@ -76,10 +77,11 @@ test('vcan to broker: each VSCP frame once, standard and RTR frames never; the b
   await bridge.stop();
 });
 
-test('broker to vcan: mosquitto_pub events in JSON, XML and string form, as candump sees them', async () => {
-  const bridge = await connectedBridge({ url: broker.url, bus: socketCanBus, canInterface: vcanA, guid: GUID_A, clientId: 'sc-sub' });
+test('broker to vcan: mosquitto_pub events in JSON, XML and string form, as candump sees them', async (t) => {
+  const bridge = await connectedBridge({ url: broker.url, bus: socketCanBus, canInterface: vcanA, guid: GUID_A, clientId: 'sc-sub' }, 30_000);
   bridges.push(bridge);
-  const dump = candump(vcanA, 3);
+  t.after(() => bridge.stop());
+  const dump = candump(vcanA, 3, 20_000);
   await dump.ready;
   const topic = `remote-vscp/${GUID_A_TEXT}/x`;
   mosquittoPub(broker, topic, '{"head":96,"class":20,"type":3,"data":[0,1,35]}');
@@ -93,8 +95,8 @@ test('broker to vcan: mosquitto_pub events in JSON, XML and string form, as cand
 for (const protocolVersion of [5, 4] as const) {
   test(`two gateways on ${'two vcan buses'}, one broker, both subscribed to vscp/#: exactly once both ways, nothing circulates (MQTT ${protocolVersion === 5 ? '5' : '3.1.1'})`, { timeout: 60_000 }, async () => {
     const common = { url: broker.url, bus: socketCanBus, subscribe: ['vscp/#'], protocolVersion } as const;
-    const a = await connectedBridge({ ...common, canInterface: vcanA, guid: GUID_A, clientId: `sc-a${protocolVersion}` });
-    const b = await connectedBridge({ ...common, canInterface: vcanB, guid: GUID_B, clientId: `sc-b${protocolVersion}` });
+    const a = await connectedBridge({ ...common, canInterface: vcanA, guid: GUID_A, clientId: `sc-a${protocolVersion}` }, 30_000);
+    const b = await connectedBridge({ ...common, canInterface: vcanB, guid: GUID_B, clientId: `sc-b${protocolVersion}` }, 30_000);
     bridges.push(a, b);
     try {
       const nodeA = open(vcanA);
