@@ -267,19 +267,3 @@ export function errnoError(
   Object.assign(e, extra);
   return e;
 }
-
-/**
- * Sends one datagram to an AF_UNIX SOCK_DGRAM socket (systemd's NOTIFY_SOCKET,
- * /dev/log). A path starting with '@' names the abstract namespace. Never blocks
- * (EAGAIN when the receiver is full). Throws an Error with `code` on failure.
- */
-export function sendUnixDatagram(path: string, message: string | Buffer): void {
-  const data = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
-  try {
-    loadAddon().sendUnixDatagram(path, data);
-  } catch (err) {
-    const e = err as Error & { errno?: number; syscall?: string };
-    if (typeof e.errno !== 'number') throw err;
-    throw errnoError(e.errno, e.syscall ?? 'sendto', `cannot send a datagram to ${path}: ${e.message}`, { path });
-  }
-}

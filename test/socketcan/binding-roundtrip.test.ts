@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 
-import { sendUnixDatagram } from '../../lib/can/native.js';
+import { sendUnixDatagram } from '../../lib/cli/unix-datagram.js';
 import { addonInfo, socketCanBus } from '../../lib/can/socketcan.js';
 import type { SocketCanSocket } from '../../lib/can/socketcan.js';
 import { CAN_EFF_FLAG, CAN_ERR_FLAG, CAN_INV_FILTER } from '../../lib/can/types.js';
