@@ -39,7 +39,7 @@ function nodeGyp(reason) {
   say(
     `building the native addon failed${r.error ? ` (${r.error.message})` : ''}. ` +
       'It needs python3, make and a C++ compiler (Debian: apt install g++ make python3), ' +
-      `or a prebuilt addon for linux-${process.arch} in prebuilds/. See the README, "Building for an appliance".`,
+      `or a prebuilt addon for linux-${process.arch} in prebuilds/. See docs/appliance.md.`,
   );
   return r.status || 1;
 }
