@@ -15,17 +15,31 @@ const SOCKETCAN_JS = join(__dirname, '..', '..', 'lib', 'can', 'socketcan.js');
 /** Under valgrind (scripts/asan.sh sets UVSCPD_TEST_SLOW) everything is ~30x slower. */
 const SLOW = process.env['UVSCPD_TEST_SLOW'] ? 10 : 1;
 
-function runChild(args: string[], script: string, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+/**
+ * Run `script` in a child Node.js; kill it after `timeoutMs`, or, with `killAfterOutputMs`,
+ * that long after its first output (a slow guest can take seconds just to start Node).
+ */
+function runChild(
+  args: string[],
+  script: string,
+  timeoutMs: number,
+  killAfterOutputMs?: number,
+): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const t0 = Date.now();
   const child = spawn(process.execPath, [...args, '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  let outputTimer: NodeJS.Timeout | undefined;
+  child.stdout!.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (killAfterOutputMs !== undefined && outputTimer === undefined) outputTimer = setTimeout(() => child.kill('SIGKILL'), killAfterOutputMs);
+  });
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('close', (code) => {
       clearTimeout(timer);
+      if (outputTimer !== undefined) clearTimeout(outputTimer);
       resolve({ code, stdout, stderr, ms: Date.now() - t0 });
     });
   });
@@ -256,6 +270,7 @@ describe('SocketCAN binding: lifetime', () => {
       [],
       `const { socketCanBus } = require(${JSON.stringify(SOCKETCAN_JS)});
        const s = socketCanBus.open('vcan0'); s.on('frames', () => {}); console.log('open');`,
+      30_000 * SLOW,
       2000,
     );
     assert.equal(refd.code, null, 'still running when killed');
