@@ -205,9 +205,15 @@ export function tempDir(prefix = 'uvscpd-test-'): { path: string; remove: () => 
 }
 
 /** Whether python3 is on PATH (the sd_notify and syslog tests bind AF_UNIX datagram sockets with it). */
+/**
+ * The python3 the tests run: the system's (scripts/install-deps.sh installs it) when there
+ * is one, not a version manager's shim on PATH, which can take seconds to start in the CAN guest.
+ */
+export const PYTHON3 = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
 export async function havePython3(): Promise<boolean> {
   try {
-    const r = await runCommand('python3', ['-c', 'import socket; print(socket.AF_UNIX)'], { timeoutMs: 5000 });
+    const r = await runCommand(PYTHON3, ['-c', 'import socket; print(socket.AF_UNIX)'], { timeoutMs: 5000 });
     return r.code === 0;
   } catch {
     return false;
@@ -237,7 +243,7 @@ export class DatagramReceiver {
       '    d = s.recv(65536)',
       "    print(json.dumps(d.decode('utf-8', 'replace')), flush=True)",
     ].join('\n');
-    this.child = spawn('python3', ['-c', script, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.child = spawn(PYTHON3, ['-c', script, path], { stdio: ['ignore', 'pipe', 'inherit'] });
     track(this.child.pid);
     this.child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       this.out += d;

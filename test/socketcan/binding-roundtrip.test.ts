@@ -13,6 +13,7 @@ import { addonInfo, socketCanBus } from '../../lib/can/socketcan.js';
 import type { SocketCanSocket } from '../../lib/can/socketcan.js';
 import { CAN_EFF_FLAG, CAN_ERR_FLAG, CAN_INV_FILTER } from '../../lib/can/types.js';
 import type { CanError, CanFrame, CanSocketOptions, ReceivedFrame } from '../../lib/can/types.js';
+import { PYTHON3 } from '../helpers/cli.js';
 import { candump, cansend, collectFrames, createVcan, deleteVcan, framesWithin, withTimeout } from '../helpers/vcan.js';
 
 const IF = 'vcan0';
@@ -280,7 +281,7 @@ describe('sendUnixDatagram', () => {
     try {
       // A Python receiver (Node cannot receive unix datagrams): prints what it gets.
       const py = spawn(
-        'python3',
+        PYTHON3,
         [
           '-c',
           `import socket,sys
