@@ -14,9 +14,12 @@ namespace uvscpd {
 DirectReader* DirectReader::ForEnv(napi_env env, const std::shared_ptr<EnvState>& state) {
   if (state->direct != nullptr || state->direct_unavailable) return state->direct;
   state->direct_unavailable = true;  // until it is set up
-  // UVSCPD_DIRECT_READS=0: every read by the reactor, for comparisons (bench/).
+  // Opt-in (UVSCPD_DIRECT_READS=1) until it keeps every guarantee of the reactor path: while
+  // the JS thread is busy (a long sendMany, a slow handler) nothing reads a socket in direct
+  // mode, so a burst then overflows the kernel buffer where the reactor thread would have
+  // drained it (binding-burst.test.ts loses frames with it on).
   const char* knob = std::getenv("UVSCPD_DIRECT_READS");
-  if (knob != nullptr && knob[0] == '0') return nullptr;
+  if (knob == nullptr || knob[0] != '1') return nullptr;
   uv_loop_t* loop = nullptr;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) return nullptr;
   std::unique_ptr<DirectReader> r(new DirectReader());
