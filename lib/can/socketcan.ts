@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import { constants as osConstants } from 'node:os';
 
-import { BusStateTracker } from './bus-state.js';
+import { BusStateTracker, trackBatch } from './bus-state.js';
 import type { CanBusState } from './bus-state.js';
 import type { NativeCanSocket, NativeSocketOptions, NativeSocketStats } from './native.js';
 import { addonInfo, errnoCode, errnoError, loadAddon } from './native.js';
@@ -24,7 +24,7 @@ import type {
   CanSocketStats,
   InterfaceState,
 } from './types.js';
-import { CAN_ERR_FLAG, CAN_MAX_DLEN, MAX_RECEIVE_COALESCE_US } from './types.js';
+import { CAN_MAX_DLEN, MAX_RECEIVE_COALESCE_US } from './types.js';
 
 export { addonInfo };
 export type { AddonInfo } from './native.js';
@@ -343,12 +343,9 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
       for (const b of batches.length > 1 ? [Buffer.concat(batches)] : batches) {
         if (this.#closed) break;
         const batch = new FrameBatch(b, b.length / RECORD_SIZE);
-        if (this.#errorMask !== 0) {
-          for (let i = 0; i < batch.count; i++) {
-            if ((batch.rawId(i) & CAN_ERR_FLAG) === 0) continue;
-            const off = batch.dataOffset(i);
-            const change = this.#busState.updateFromFrame(batch.rawId(i), b.subarray(off, off + batch.length(i)));
-            if (change === null) continue;
+        const changes = this.#errorMask !== 0 ? trackBatch(this.#busState, batch) : null;
+        if (changes !== null) {
+          for (const change of changes) {
             try {
               this.emit('busState', change);
             } catch (err) {

@@ -18,7 +18,7 @@
 
 import { EventEmitter } from 'node:events';
 
-import { BusStateTracker } from './bus-state.js';
+import { BusStateTracker, trackBatch } from './bus-state.js';
 import type { CanBusState } from './bus-state.js';
 import { FrameBatch, RECORD_FLAG_LOCAL, RECORD_FLAG_OWN, RECORD_SIZE, encodeRecord, frameToRawId } from './record.js';
 import type {
@@ -359,12 +359,10 @@ export class VirtualCanSocket extends EventEmitter implements CanSocket {
       for (let i = 0; i < n; i++) {
         this.stats.rxFrames++;
         this.stats.rxBytes += batch.length(i);
-        if ((batch.rawId(i) & CAN_ERR_FLAG) === 0) continue;
-        this.stats.errorFrames++;
-        const off = batch.dataOffset(i);
-        const change = this.busStateTracker.updateFromFrame(batch.rawId(i), batch.buffer.subarray(off, off + batch.length(i)));
-        if (change === null) continue;
-        // As on SocketCAN: a throwing listener does not cost the batch its 'frames' event.
+        if ((batch.rawId(i) & CAN_ERR_FLAG) !== 0) this.stats.errorFrames++;
+      }
+      // As on SocketCAN: a throwing listener does not cost the batch its 'frames' event.
+      for (const change of (this.errorMask !== 0 ? trackBatch(this.busStateTracker, batch) : null) ?? []) {
         try {
           this.emit('busState', change);
         } catch (err) {
