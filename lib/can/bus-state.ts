@@ -11,6 +11,8 @@
 // becomes more severe.
 
 import type { CanErrorDescription, ControllerState, ErrorCounters } from './error-frame.js';
+import type { FrameBatch } from './record.js';
+import { CAN_ERR_FLAG } from './types.js';
 import { CAN_BUS_OFF_THRESHOLD, CAN_ERROR_PASSIVE_THRESHOLD, CAN_ERROR_WARNING_THRESHOLD, decodeErrorFrame } from './error-frame.js';
 
 /** Fault-confinement state of the CAN controller, as the socket last heard of it. */
@@ -165,4 +167,17 @@ export class BusStateTracker {
     this.#state = next;
     return { previous, state: next };
   }
+}
+
+/** Feeds a batch's error frames to `tracker`; returns the state changes in order, or null when there were none. */
+export function trackBatch(tracker: BusStateTracker, batch: FrameBatch): BusStateChange[] | null {
+  let changes: BusStateChange[] | null = null;
+  for (let i = 0; i < batch.count; i++) {
+    const rawId = batch.rawId(i);
+    if ((rawId & CAN_ERR_FLAG) === 0) continue;
+    const off = batch.dataOffset(i);
+    const change = tracker.updateFromFrame(rawId, batch.buffer.subarray(off, off + batch.length(i)));
+    if (change !== null) (changes ??= []).push(change);
+  }
+  return changes;
 }

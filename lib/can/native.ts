@@ -26,6 +26,12 @@ import {
   TX_RECORD_SIZE,
 } from './record.js';
 import type { CanSocketStats } from './types.js';
+
+/** The counters the addon keeps; the bus state and bus-error counts are kept in JavaScript. */
+export type NativeSocketStats = Pick<
+  CanSocketStats,
+  'rxFrames' | 'rxBytes' | 'txFrames' | 'txBytes' | 'kernelDrops' | 'txQueueDepth' | 'txErrors' | 'errorFrames' | 'errors'
+>;
 import { MAX_RECEIVE_COALESCE_US } from './types.js';
 
 /** The shape of the compiled addon (native/addon.cc). Internal to lib/can. */
@@ -77,7 +83,7 @@ export interface NativeCanSocket {
    * the kernel granted when receiveBufferSize is among them.
    */
   configure(options: NativeSocketOptions): number | undefined;
-  stats(): CanSocketStats;
+  stats(): NativeSocketStats;
   ref(): void;
   unref(): void;
   fd(): number;

@@ -9,7 +9,9 @@
 import { EventEmitter } from 'node:events';
 import { constants as osConstants } from 'node:os';
 
-import type { NativeCanSocket, NativeSocketOptions } from './native.js';
+import { BusStateTracker, trackBatch } from './bus-state.js';
+import type { CanBusState } from './bus-state.js';
+import type { NativeCanSocket, NativeSocketOptions, NativeSocketStats } from './native.js';
 import { addonInfo, errnoCode, errnoError, loadAddon } from './native.js';
 import { FrameBatch, RECORD_SIZE, TX_DATA_OFFSET, TX_ID_OFFSET, TX_LEN_OFFSET, TX_RECORD_SIZE, frameToRawId } from './record.js';
 import type {
@@ -152,7 +154,10 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
   #flushScheduled = false;
   #nextSeq = 0;
   #parked = new Map<number, SendRequest>();
-  #lastStats: CanSocketStats | undefined;
+  #lastStats: NativeSocketStats | undefined;
+  #busState = new BusStateTracker();
+  /** Only a socket that asked for error frames looks for them in its batches. */
+  #errorMask = 0;
   #rebindTimer: NodeJS.Timeout | undefined;
   #refed = true;
   #paused = false;
@@ -168,6 +173,7 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
     const native: NativeSocketOptions = {};
     if (options.filters !== undefined) native.filters = encodeFilters(options.filters);
     if (options.errorMask !== undefined) native.errorMask = options.errorMask >>> 0;
+    this.#errorMask = native.errorMask ?? 0;
     if (options.loopback !== undefined) native.loopback = options.loopback;
     if (options.receiveOwnMessages !== undefined) native.receiveOwnMessages = options.receiveOwnMessages;
     if (options.receiveBufferSize !== undefined) native.receiveBufferSize = options.receiveBufferSize;
@@ -191,6 +197,10 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  get busState(): CanBusState {
+    return this.#busState.state;
   }
 
   /** The socket's file descriptor (-1 once closed). For diagnostics. */
@@ -332,8 +342,23 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
       // delivery instead of once per recvmmsg batch (docs/design.md, "The native layer").
       for (const b of batches.length > 1 ? [Buffer.concat(batches)] : batches) {
         if (this.#closed) break;
+        const batch = new FrameBatch(b, b.length / RECORD_SIZE);
+        const changes = this.#errorMask !== 0 ? trackBatch(this.#busState, batch) : null;
+        if (changes !== null) {
+          for (const change of changes) {
+            try {
+              this.emit('busState', change);
+            } catch (err) {
+              if (!threw) {
+                threw = true;
+                thrown = err;
+              }
+            }
+          }
+        }
+        if (this.#closed) break;
         try {
-          this.emit('frames', new FrameBatch(b, b.length / RECORD_SIZE));
+          this.emit('frames', batch);
         } catch (err) {
           if (!threw) {
             threw = true;
@@ -369,9 +394,18 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
     if (this.#rebindTimer || this.#closed) return;
     this.#rebindTimer = setInterval(() => {
       if (this.#closed) return this.#stopWatching();
-      if (this.#native.rebind() === 0) this.#stopWatching();
+      if (this.#native.rebind() === 0) {
+        this.#stopWatching();
+        this.#rebound();
+      }
     }, REBIND_INTERVAL_MS);
     this.#rebindTimer.unref();
+  }
+
+  /** A new interface of the same name has a freshly started controller: error-active, without an error frame saying so. */
+  #rebound(): void {
+    const change = this.#busState.reset();
+    if (change !== null) this.emit('busState', change);
   }
 
   #stopWatching(): void {
@@ -385,6 +419,7 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
 
   setErrorMask(mask: number): void {
     this.#configure({ errorMask: mask >>> 0 });
+    this.#errorMask = mask >>> 0;
   }
 
   setLoopback(on: boolean): void {
@@ -431,8 +466,9 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
   }
 
   getStats(): CanSocketStats {
-    if (this.#closed && this.#lastStats) return { ...this.#lastStats };
-    return this.#native.stats();
+    const native = this.#closed && this.#lastStats ? this.#lastStats : this.#native.stats();
+    const { errorFrames: _tracked, ...bus } = this.#busState.stats();
+    return { ...native, ...bus, busState: this.#busState.state };
   }
 
   /** Keeps the event loop alive while open (the default). A ref'd open socket is also kept from garbage collection, like a net.Socket. */

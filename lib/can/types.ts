@@ -3,6 +3,10 @@
 
 import type { EventEmitter } from 'node:events';
 
+import type { BusStateChange, CanBusErrorStats, CanBusState } from './bus-state.js';
+
+export type { BusStateChange, CanBusErrorStats, CanBusState };
+
 /** Flag bits of a kernel `can_id` (linux/can.h). */
 export const CAN_EFF_FLAG = 0x80000000;
 export const CAN_RTR_FLAG = 0x40000000;
@@ -76,7 +80,15 @@ export interface CanSocketOptions {
   txQueueLimit?: number;
 }
 
-export interface CanSocketStats {
+/**
+ * Counters of a socket. The bus-error counts (busOff, errorWarning, rxOverflows, ...)
+ * come from the error frames the socket receives, so they stay 0 unless its
+ * errorMask asks for the classes that report them; `errorFrames` counts every
+ * error frame received.
+ */
+export interface CanSocketStats extends Omit<CanBusErrorStats, 'errorFrames'> {
+  /** The bus state derived from the error frames received (error-active until one reports otherwise). */
+  busState: CanBusState;
   rxFrames: number;
   rxBytes: number;
   txFrames: number;
@@ -110,6 +122,10 @@ export type InterfaceState = 'up' | 'down' | 'absent';
  * - `frames` (batch: FrameBatch): received frames, many per event (all that
  *   were ready when JavaScript got to them). The batch's buffer is only
  *   valid during the call; copy what you keep.
+ * - `busState` (change: BusStateChange): the bus state derived from received
+ *   error frames changed (`error-active`, `error-warning`, `error-passive`,
+ *   `bus-off`); emitted before the `frames` event that carries the error frame.
+ *   Needs an errorMask with the classes that report states (CAN_ERR_BUS_STATE_MASK).
  * - `error` (err: CanError): a socket error such as ENETDOWN (interface
  *   down) or ENODEV (interface removed). The socket stays open and works
  *   again when the interface comes back. As with net.Socket, an `error`
@@ -119,6 +135,8 @@ export type InterfaceState = 'up' | 'down' | 'absent';
 export interface CanSocket extends EventEmitter {
   readonly interfaceName: string;
   readonly closed: boolean;
+  /** The bus state derived from the error frames received; error-active until one reports otherwise. */
+  readonly busState: CanBusState;
   /** Send one frame. Resolves once the kernel took it; rejects with a CanError. Never blocks. */
   send(frame: CanFrame): Promise<void>;
   /** Send several frames in order (one sendmmsg where possible). Resolves once all are taken. */

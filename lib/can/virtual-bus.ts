@@ -17,6 +17,9 @@
 //   `error` event on each socket, which keeps working once it is back up.
 
 import { EventEmitter } from 'node:events';
+
+import { BusStateTracker, trackBatch } from './bus-state.js';
+import type { CanBusState } from './bus-state.js';
 import { FrameBatch, RECORD_FLAG_LOCAL, RECORD_FLAG_OWN, RECORD_SIZE, encodeRecord, frameToRawId } from './record.js';
 import type {
   CanBus,
@@ -208,7 +211,11 @@ export class VirtualCanSocket extends EventEmitter implements CanSocket {
   private rxPaused = false;
   private readonly txQueue: PendingSend[] = [];
   private isClosed = false;
-  private readonly stats: CanSocketStats = {
+  private readonly busStateTracker = new BusStateTracker();
+  private readonly stats: Pick<
+    CanSocketStats,
+    'rxFrames' | 'rxBytes' | 'txFrames' | 'txBytes' | 'kernelDrops' | 'txQueueDepth' | 'txErrors' | 'errorFrames' | 'errors'
+  > = {
     rxFrames: 0,
     rxBytes: 0,
     txFrames: 0,
@@ -238,6 +245,10 @@ export class VirtualCanSocket extends EventEmitter implements CanSocket {
 
   get closed(): boolean {
     return this.isClosed;
+  }
+
+  get busState(): CanBusState {
+    return this.busStateTracker.state;
   }
 
   send(frame: CanFrame): Promise<void> {
@@ -343,12 +354,26 @@ export class VirtualCanSocket extends EventEmitter implements CanSocket {
     for (let first = 0; first < count && !this.isClosed; first += BATCH_RECORDS) {
       const n = Math.min(BATCH_RECORDS, count - first);
       const batch = new FrameBatch(queue.subarray(first * RECORD_SIZE, (first + n) * RECORD_SIZE), n);
+      let thrown: unknown;
+      let threw = false;
       for (let i = 0; i < n; i++) {
-        if ((batch.rawId(i) & CAN_ERR_FLAG) !== 0) this.stats.errorFrames++;
         this.stats.rxFrames++;
         this.stats.rxBytes += batch.length(i);
+        if ((batch.rawId(i) & CAN_ERR_FLAG) !== 0) this.stats.errorFrames++;
       }
-      this.emit('frames', batch);
+      // As on SocketCAN: a throwing listener does not cost the batch its 'frames' event.
+      for (const change of (this.errorMask !== 0 ? trackBatch(this.busStateTracker, batch) : null) ?? []) {
+        try {
+          this.emit('busState', change);
+        } catch (err) {
+          if (!threw) {
+            threw = true;
+            thrown = err;
+          }
+        }
+      }
+      if (!this.isClosed) this.emit('frames', batch);
+      if (threw) throw thrown;
     }
   }
 
@@ -406,7 +431,8 @@ export class VirtualCanSocket extends EventEmitter implements CanSocket {
   }
 
   getStats(): CanSocketStats {
-    return { ...this.stats, txQueueDepth: this.txQueue.length };
+    const { errorFrames: _tracked, ...bus } = this.busStateTracker.stats();
+    return { ...this.stats, ...bus, busState: this.busStateTracker.state, txQueueDepth: this.txQueue.length };
   }
 
   ref(): this {

@@ -4,6 +4,7 @@
 // What they need from the outside world (the CAN socket, the keep-alive
 // clock, server-wide facts) comes through SessionHooks and ServerFacts.
 
+import type { CanBusState } from '../can/bus-state.js';
 import type { InterfaceState } from '../can/types.js';
 import { versionReply, PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import type { Guid } from '../vscp/index.js';
@@ -94,8 +95,23 @@ export interface SessionHooks {
   loopStarted(): void;
   /** Frames the kernel dropped for this session's CAN socket. */
   kernelDrops(): number;
+  /** Bus state and error counts of this session's CAN socket, from the error frames it received. */
+  busErrors(): BusErrorReport;
   /** Wall-clock milliseconds. */
   now(): number;
+}
+
+/** What INFO and STAT show of the CAN bus's health (docs/design.md "STAT"). */
+export interface BusErrorReport {
+  state: CanBusState;
+  busOff: number;
+  errorWarning: number;
+  errorPassive: number;
+  /** Controller RX plus TX buffer overflows: frames the controller lost. */
+  overruns: number;
+  protocolErrors: number;
+  ackErrors: number;
+  restarts: number;
 }
 
 /** Statistics of one session (protocol §2.2 STAT): 32-bit unsigned, wrapping. */
@@ -281,6 +297,7 @@ function interfaceCommand(s: SessionState, args: readonly string[]): CommandRepl
 function info(s: SessionState): CommandReply {
   const srv = s.server;
   const uptimeSeconds = Math.max(0, Math.floor((s.hooks.now() - srv.startedAtMs) / 1000));
+  const bus = s.hooks.busErrors();
   const lines = [
     `server: ${PACKAGE_NAME} ${PACKAGE_VERSION}`,
     `interface: ${srv.canInterface} ${srv.interfaceState()}`,
@@ -290,6 +307,9 @@ function info(s: SessionState): CommandReply {
     `fifo: ${s.fifo.size} of ${s.fifo.capacity} events, ${s.fifo.dropped} dropped when full`,
     `slow reader drops: ${s.slowReaderDrops}`,
     `kernel drops: ${s.hooks.kernelDrops()}`,
+    `bus state: ${bus.state}`,
+    `bus errors: bus-off ${bus.busOff}, warning ${bus.errorWarning}, passive ${bus.errorPassive}, ` +
+      `overruns ${bus.overruns}, protocol ${bus.protocolErrors}, no-ack ${bus.ackErrors}, restarts ${bus.restarts}`,
     `filter: id 0x${s.filterId.toString(16)} mask 0x${s.filterMask.toString(16)}`,
     `uptime: ${uptimeSeconds} s`,
   ];
@@ -393,8 +413,12 @@ const COMMANDS: readonly CommandSpec[] = [
     usage: '',
     summary: 'statistics',
     run: (s) => {
+      // The first three fields are bus-off events, error-warning events and overruns, as
+      // vscpd fills them; the original sends zeros there (docs/design.md "STAT").
       const c = s.counters;
-      return reply(`0,0,0,${c.rxData},${c.rxFrames},${c.txData},${c.txFrames}`, '+OK');
+      const bus = s.hooks.busErrors();
+      const head = `${bus.busOff >>> 0},${bus.errorWarning >>> 0},${bus.overruns >>> 0}`;
+      return reply(`${head},${c.rxData},${c.rxFrames},${c.txData},${c.txFrames}`, '+OK');
     },
   },
   { names: ['chid', 'getchid'], minArgs: 0, maxArgs: 0, usage: '', summary: 'channel id (obid of this client\'s events elsewhere)', run: (s) => reply(String(s.channelId), '+OK') },

@@ -13,7 +13,7 @@ export {
   DEFAULT_FIFO_SIZE,
 } from './server.js';
 export { KEEPALIVE_INTERVAL_MS, SLOW_READER_HIGH_WATER } from './session.js';
-export type { CommandReply, ServerFacts, SessionHooks, SessionCounters } from './commands.js';
+export type { BusErrorReport, CommandReply, ServerFacts, SessionHooks, SessionCounters } from './commands.js';
 export { SessionState, executeLine, COMMAND_WORDS, MAX_ARGS } from './commands.js';
 export { Credentials } from './credentials.js';
 export type { FramedLine } from './lines.js';

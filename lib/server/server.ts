@@ -7,6 +7,7 @@ import { createServer as createTcpServer } from 'node:net';
 import type { AddressInfo, Server as TcpServer, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { CanBus, CanError, InterfaceState } from '../can/types.js';
+import { CAN_ERR_BUS_STATE_MASK } from '../can/error-frame.js';
 import { MAX_RECEIVE_COALESCE_US } from '../can/types.js';
 import type { Guid } from '../vscp/index.js';
 import { GUID_SIZE, zeroGuid } from '../vscp/index.js';
@@ -181,6 +182,8 @@ export class VscpServer extends EventEmitter {
       fifoSize,
       idleTimeoutMs,
       canOptions: {
+        // The classes that report the bus state, for INFO and STAT; they never become events (protocol §3.6).
+        errorMask: CAN_ERR_BUS_STATE_MASK,
         ...(options.receiveBufferSize === undefined ? {} : { receiveBufferSize: options.receiveBufferSize }),
         receiveCoalesceUs: options.receiveCoalesceUs ?? DEFAULT_RECEIVE_COALESCE_US,
       },

@@ -9,12 +9,12 @@ import { performance } from 'node:perf_hooks';
 import * as util from 'node:util';
 import type { FrameBatch } from '../can/record.js';
 import { RECORD_FLAG_LOCAL, RECORD_FLAG_OWN } from '../can/record.js';
-import type { CanBus, CanError, CanSocket, CanSocketOptions } from '../can/types.js';
+import type { BusStateChange, CanBus, CanError, CanSocket, CanSocketOptions } from '../can/types.js';
 import { CAN_EFF_FLAG } from '../can/types.js';
 import { PACKAGE_HOME, PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import type { Guid } from '../vscp/index.js';
 import { formatEventLine, isVscpFrame } from '../vscp/index.js';
-import type { CommandReply, ServerFacts, SessionHooks } from './commands.js';
+import type { BusErrorReport, CommandReply, ServerFacts, SessionHooks } from './commands.js';
 import { REPLY_LINE_TOO_LONG, SessionState, executeLine } from './commands.js';
 import { LineSplitter } from './lines.js';
 import { ReplyOrder } from './reply-order.js';
@@ -60,6 +60,25 @@ const ERRNO_TEXT: Readonly<Record<string, string>> = {
 };
 
 /** Longest debug text of one command, and of its status within it. */
+/** What INFO and STAT show of the bus, from the session's CAN socket (all zero without one). */
+function busErrorReport(can: CanSocket | null): BusErrorReport {
+  if (can === null) {
+    return { state: 'error-active', busOff: 0, errorWarning: 0, errorPassive: 0, overruns: 0, protocolErrors: 0, ackErrors: 0, restarts: 0 };
+  }
+  const st = can.getStats();
+  return {
+    state: st.busState,
+    busOff: st.busOff,
+    errorWarning: st.errorWarning,
+    errorPassive: st.errorPassive,
+    // Frames the controller lost either way; the original's "overruns" field names no direction.
+    overruns: st.rxOverflows + st.txOverflows,
+    protocolErrors: st.protocolErrors,
+    ackErrors: st.ackErrors,
+    restarts: st.restarts,
+  };
+}
+
 const MAX_COMMAND_LOG = 120;
 const MAX_STATUS_LOG = 60;
 
@@ -209,6 +228,7 @@ export class Session {
         this.host.wakeAt(this.nextDeadline());
       },
       kernelDrops: () => this.can?.getStats().kernelDrops ?? 0,
+      busErrors: () => busErrorReport(this.can),
       now: () => Date.now(),
     };
     this.state = new SessionState(host.facts, hooks, host.initialGuid, host.fifoSize, id);
@@ -244,6 +264,9 @@ export class Session {
     this.can = can;
     can.on('frames', (batch: FrameBatch) => this.onFrames(batch));
     can.on('error', (err: CanError) => this.onCanError(err));
+    can.on('busState', (change: BusStateChange) => {
+      this.host.logger.warn(`session ${this.info.id}: CAN bus ${iface} ${change.previous} -> ${change.state}`);
+    });
     this.socket.write(`+OK - Success, connected to ${iface}${CRLF}`);
     if (this.host.facts.interfaceState() !== 'up') {
       this.host.logger.info(`session ${this.info.id}: CAN interface ${iface} is down`);

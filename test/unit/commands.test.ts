@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { InterfaceState } from '../../lib/can/types.js';
 import { COMMAND_WORDS, SessionState, executeLine } from '../../lib/server/commands.js';
 import { Credentials } from '../../lib/server/credentials.js';
-import type { CommandReply, ServerFacts, SessionHooks } from '../../lib/server/commands.js';
+import type { BusErrorReport, CommandReply, ServerFacts, SessionHooks } from '../../lib/server/commands.js';
 import { versionReply } from '../../lib/version.js';
 import { zeroGuid } from '../../lib/vscp/index.js';
 
@@ -19,7 +19,15 @@ interface Fixture {
 }
 
 function fixture(
-  opts: { user?: string; password?: string; requireLogin?: boolean; fifo?: number; channelId?: number; infoLines?: () => readonly string[] } = {},
+  opts: {
+    user?: string;
+    password?: string;
+    requireLogin?: boolean;
+    fifo?: number;
+    channelId?: number;
+    infoLines?: () => readonly string[];
+    busErrors?: BusErrorReport;
+  } = {},
 ): Fixture {
   const fx: Fixture = { state: undefined as unknown as SessionState, sent: [], filters: [], loopStarts: 0, sendOutcome: 'ok' };
   const facts: ServerFacts = {
@@ -42,6 +50,8 @@ function fixture(
       fx.loopStarts++;
     },
     kernelDrops: () => 7,
+    busErrors: () =>
+      opts.busErrors ?? { state: 'error-active', busOff: 0, errorWarning: 0, errorPassive: 0, overruns: 0, protocolErrors: 0, ackErrors: 0, restarts: 0 },
     now: () => Date.UTC(2020, 11, 19, 22, 48, 53),
   };
   fx.state = new SessionState(facts, hooks, zeroGuid(), opts.fifo ?? 100, opts.channelId ?? 1);
@@ -198,7 +208,28 @@ test('D12: info reports interface, clients, FIFO fill and drops, kernel drops, u
   assert.match(text, /clients: 1 of 5/);
   assert.match(text, /fifo: 2 of 2 events, 1 dropped/);
   assert.match(text, /kernel drops: 7/);
+  assert.match(text, /bus state: error-active\nbus errors: bus-off 0, warning 0, passive 0, overruns 0, protocol 0, no-ack 0, restarts 0\n/);
   assert.match(text, /uptime: 3600 s/);
+});
+
+test('design.md "STAT": the first three STAT fields are bus-off, error-warning and overrun counts; info shows the bus', () => {
+  const busErrors: BusErrorReport = {
+    state: 'error-passive',
+    busOff: 2,
+    errorWarning: 3,
+    errorPassive: 4,
+    overruns: 5,
+    protocolErrors: 6,
+    ackErrors: 7,
+    restarts: 1,
+  };
+  const fx = fixture({ busErrors });
+  assert.deepEqual(run(fx.state, 'stat'), ['2,3,5,0,0,0,0', '+OK']);
+  const out = run(fx.state, 'info');
+  assert.ok(out.includes('bus state: error-passive'), out.join('\n'));
+  assert.ok(out.includes('bus errors: bus-off 2, warning 3, passive 4, overruns 5, protocol 6, no-ack 7, restarts 1'), out.join('\n'));
+  busErrors.busOff = 2 ** 32 + 1; // 32-bit unsigned and wrapping, as the other fields (protocol §2.2)
+  assert.deepEqual(run(fx.state, 'stat'), ['1,3,5,0,0,0,0', '+OK']);
 });
 
 test('§9 #39/#40/#72: sgid validation and GUID change', () => {

@@ -9,6 +9,17 @@ import type { FrameBatch } from '../../lib/can/record.js';
 import type { CanError, CanSocket, ReceivedFrame } from '../../lib/can/types.js';
 import { CAN_EFF_FLAG, CAN_ERR_FLAG, CAN_INV_FILTER } from '../../lib/can/types.js';
 import { RECORD_FLAG_LOCAL, RECORD_FLAG_OWN } from '../../lib/can/record.js';
+import type { BusStateChange } from '../../lib/can/bus-state.js';
+import {
+  CAN_ERR_BUSOFF,
+  CAN_ERR_BUS_STATE_MASK,
+  CAN_ERR_CRTL,
+  CAN_ERR_CRTL_ACTIVE,
+  CAN_ERR_CRTL_RX_OVERFLOW,
+  CAN_ERR_CRTL_RX_PASSIVE,
+  CAN_ERR_CRTL_TX_WARNING,
+  CAN_ERR_RESTARTED,
+} from '../../lib/can/error-frame.js';
 
 /** Everything a socket receives, batch by batch. */
 function collect(socket: CanSocket): { frames: ReceivedFrame[]; batches: number } {
@@ -109,6 +120,72 @@ test('error frames arrive only for classes in the error mask', async () => {
   assert.equal(seen.frames.length, 1);
   assert.equal(seen.frames[0]!.error, true);
   assert.equal(rx.getStats().errorFrames, 1);
+  rx.close();
+});
+
+/** An error frame as a controller driver would send it: class bits in the id, details in 8 bytes. */
+function errorFrame(classes: number, data: readonly number[] = []): { rawId: number; data: Uint8Array } {
+  const payload = new Uint8Array(8);
+  payload.set(data);
+  return { rawId: (CAN_ERR_FLAG | classes) >>> 0, data: payload };
+}
+
+test('error frames drive busState events and the bus counts in getStats()', async () => {
+  const bus = new VirtualCanBus();
+  const rx = bus.open('x', { errorMask: CAN_ERR_BUS_STATE_MASK });
+  const order: string[] = [];
+  const changes: BusStateChange[] = [];
+  rx.on('busState', (c: BusStateChange) => {
+    changes.push(c);
+    order.push(`busState ${c.state}`);
+  });
+  rx.on('frames', (b: FrameBatch) => order.push(`frames ${b.count}`));
+  assert.equal(rx.busState, 'error-active');
+
+  bus.inject('x', errorFrame(CAN_ERR_CRTL, [0, CAN_ERR_CRTL_TX_WARNING]));
+  bus.inject('x', errorFrame(CAN_ERR_CRTL, [0, CAN_ERR_CRTL_RX_PASSIVE]));
+  bus.inject('x', errorFrame(CAN_ERR_CRTL, [0, CAN_ERR_CRTL_RX_PASSIVE | CAN_ERR_CRTL_RX_OVERFLOW])); // same state: no event
+  bus.inject('x', { id: 0x123, data: Uint8Array.of(1) });
+  await tick();
+  assert.deepEqual(changes, [
+    { previous: 'error-active', state: 'error-warning' },
+    { previous: 'error-warning', state: 'error-passive' },
+  ]);
+  assert.deepEqual(order, ['busState error-warning', 'busState error-passive', 'frames 4'], 'busState comes before the batch');
+  assert.equal(rx.busState, 'error-passive');
+
+  bus.inject('x', errorFrame(CAN_ERR_BUSOFF));
+  await tick();
+  assert.equal(rx.busState, 'bus-off');
+  bus.inject('x', errorFrame(CAN_ERR_RESTARTED | CAN_ERR_CRTL, [0, CAN_ERR_CRTL_ACTIVE]));
+  await tick();
+  assert.equal(rx.busState, 'error-active');
+
+  const st = rx.getStats();
+  assert.equal(st.busState, 'error-active');
+  assert.equal(st.errorFrames, 5);
+  assert.equal(st.rxFrames, 6);
+  assert.equal(st.errorWarning, 1);
+  assert.equal(st.errorPassive, 1);
+  assert.equal(st.busOff, 1);
+  assert.equal(st.restarts, 1);
+  assert.equal(st.rxOverflows, 1);
+  assert.equal(st.txOverflows, 0);
+  rx.close();
+});
+
+test('a socket without an error mask keeps error-active and zero bus counts', async () => {
+  const bus = new VirtualCanBus();
+  const rx = bus.open('x');
+  let events = 0;
+  rx.on('busState', () => events++);
+  bus.inject('x', errorFrame(CAN_ERR_BUSOFF));
+  await tick();
+  assert.equal(events, 0);
+  assert.equal(rx.busState, 'error-active');
+  const st = rx.getStats();
+  assert.equal(st.busOff, 0);
+  assert.equal(st.errorFrames, 0);
   rx.close();
 });
 
