@@ -526,7 +526,9 @@ function mqttPub(broker, topic, message) {
 async function subscribers(broker, { n, qos, count }) {
   const marker = `bench/ready/${process.pid}`;
   const subs = [];
-  const quietMs = n > 1 ? 10000 : 3000; // the broker serves many subscribers in turn: longer gaps
+  // The counter stops after this long without a message: long, because in a starved guest the
+  // subscriber falls seconds behind and stalls; a short one would count the stall as a loss.
+  const quietMs = 15000;
   const counter = `${path.join(toolDir, 'mqttcount')} ${count} ${quietMs} 120000`;
   for (let i = 0; i < n; i++) {
     // The others say READY once the marker reaches them, then discard everything.
