@@ -616,12 +616,22 @@ function mqttPub(broker, topic, message) {
   spawnSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(broker.port), '-t', topic, '-m', message], { stdio: 'ignore' });
 }
 
-/** `n` counting subscribers (mosquitto_sub | mqttcount), each subscribed before this resolves. */
+/**
+ * `n` subscribers, each subscribed before this resolves: the first counts every message
+ * (mosquitto_sub | mqttcount); the others (fan-out) only receive, to /dev/null, which is all
+ * the broker needs of them, so that the guest's one CPU is not spent on a hundred counters.
+ */
 async function subscribers(broker, { n, qos, count }) {
   const marker = `bench/ready/${process.pid}`;
   const subs = [];
+  // The counter stops after this long without a message: long, because in a starved guest the
+  // subscriber falls seconds behind and stalls; a short one would count the stall as a loss.
+  const quietMs = 15000;
+  const counter = `${path.join(toolDir, 'mqttcount')} ${count} ${quietMs} 120000`;
   for (let i = 0; i < n; i++) {
-    const cmd = `exec mosquitto_sub -h 127.0.0.1 -p ${broker.port} -V 5 -q ${qos} -F '%U %p' -t 'vscp/#' -t '${marker}' | exec ${path.join(toolDir, 'mqttcount')} ${count} 3000 120000`;
+    // The others say READY once the marker reaches them, then discard everything.
+    const sink = i === 0 ? `exec ${counter}` : '{ head -n 1 > /dev/null; echo READY; exec cat > /dev/null; }';
+    const cmd = `exec mosquitto_sub -h 127.0.0.1 -p ${broker.port} -V 5 -q ${qos} -F '%U %p' -t 'vscp/#' -t '${marker}' | ${sink}`;
     subs.push(tool('mqttcount', [], { shell: cmd }));
   }
   let ready = 0;
@@ -656,17 +666,12 @@ async function mqttOut(d, broker, { qos, rate, count, subs, prefix }) {
   const c = await counters[0].results; // the first subscriber: delivered, order, latency
   const tb = readThreads(d.pid);
   const b = readProc(d.pid);
-  const rest = await Promise.all(counters.slice(1).map((t) => t.results));
   for (const t of counters) killGroup(t.child);
   const dl = delta(a, b);
   kv(`${prefix}.sent`, g.sent);
   kv(`${prefix}.gen_rate_fps`, g.rate_fps);
   kv(`${prefix}.delivered_pct`, c.delivered_pct);
-  if (subs > 1) {
-    const pcts = [c, ...rest].map((x) => Number(x.delivered_pct));
-    kv(`${prefix}.delivered_pct_min_subscriber`, Math.min(...pcts).toFixed(2));
-    kv(`${prefix}.subscribers_complete`, pcts.filter((x) => x >= 100).length);
-  }
+  if (subs > 1) kv(`${prefix}.subscribers`, subs);
   kv(`${prefix}.missing`, c.missing);
   kv(`${prefix}.out_of_order`, c.out_of_order);
   kv(`${prefix}.duplicates`, c.duplicates);
@@ -1185,7 +1190,7 @@ function report() {
     const f1 = best('mqtt0.fan1', 'daemon_us_per_event', R);
     const f100 = best('mqtt0.fan100', 'daemon_us_per_event', R);
     row('MQTT fan-out @200 fps: daemon us/event, 1 ; 100 subscribers', `${both('mqtt0.fan1', 'daemon_us_per_event')} ; ${both('mqtt0.fan100', 'daemon_us_per_event')}`, '', 'same (9)', f100 <= f1 * 1.25);
-    row('  100 subscribers: min subscriber delivered % ; complete', `${both('mqtt0.fan100', 'delivered_pct_min_subscriber', 2)} ; ${both('mqtt0.fan100', 'subscribers_complete', 0)}`, '', '');
+    row('  delivered % to the counting subscriber, 1 ; 100 subscribers', `${both('mqtt0.fan1', 'delivered_pct', 2)} ; ${both('mqtt0.fan100', 'delivered_pct', 2)}`, '', '');
     for (const qos of [0, 1]) {
       const p = `mqtt${qos}.in`;
       row(`MQTT->bus QoS ${qos}: frames/s on the bus ; publisher msgs/s`, `${both(p, 'bus_rate_fps', 0)} ; ${both(p, 'publisher_rate_msgs_per_s', 0)}`, '', '');
