@@ -41,6 +41,12 @@ test('createServer without mqtt is the plain server; with mqtt the gateway, whos
   await waitUntil(() => seen.some((f) => f.data[0] === 9), 3000, 'event from the broker on the bus');
   assert.deepEqual(await client.command('cdta'), ['1 ', '+OK']);
   assert.match((await client.command('retr 1'))[0]!, /^0,30,5,0,[^,]*,\d+,[^,]+,9$/);
+  // INFO over TCP shows the bridge: its state, messages out and in.
+  const info = await client.command('info');
+  assert.ok(info.some((l) => /^mqtt: connected to mqtt:\/\/127\.0\.0\.1:\d+ as lib-gw \(QoS \d, json\)$/.test(l)), info.join('\n'));
+  assert.ok(info.some((l) => /^mqtt out: [1-9]\d* published/.test(l)), info.join('\n'));
+  assert.ok(info.some((l) => l.startsWith('mqtt in: ')), info.join('\n'));
+  assert.equal(info.at(-1), '+OK');
 
   client.destroy();
   await gateway.close();
