@@ -25,7 +25,7 @@ import {
   TX_LEN_OFFSET,
   TX_RECORD_SIZE,
 } from './record.js';
-import type { CanSocketStats } from './types.js';
+import type { CanSocketOptions, CanSocketStats } from './types.js';
 
 /** The counters the addon keeps; the bus state and bus-error counts are kept in JavaScript. */
 export type NativeSocketStats = Pick<
@@ -58,15 +58,8 @@ export type NativeDispatch = (
   errors: number[] | undefined,
 ) => void;
 
-export interface NativeSocketOptions {
-  filters?: Uint32Array | null;
-  errorMask?: number;
-  loopback?: boolean;
-  receiveOwnMessages?: boolean;
-  receiveBufferSize?: number;
-  receiveCoalesceUs?: number;
-  txQueueLimit?: number;
-}
+/** The socket options as the addon takes them: the same, with the filters packed as (id, mask) pairs. */
+export type NativeSocketOptions = Omit<CanSocketOptions, 'filters'> & { filters?: Uint32Array | null };
 
 export interface NativeCanSocket {
   /**
