@@ -64,11 +64,12 @@ check_elf() {
   fi
 }
 # undefined dynamic symbols WITHOUT a version that the target node does not provide (anything
-# but napi_*/node_api_* and the usual weak hooks): each one is a load failure waiting to happen
+# but napi_*/node_api_*, the libuv 1.x calls every Node exports to addons (uv_*: native/uv_min.h)
+# and the usual weak hooks): each one is a load failure waiting to happen
 # on an older glibc (e.g. __libc_single_threaded, glibc 2.32, from newer libstdc++ headers)
 unversioned_undefs() {
   objdump -T "$1" | awk '/\*UND\*/ && $0 !~ /\((GLIBC|GLIBCXX|CXXABI|GCC)_/ && $2 != "w" {print $NF}' \
-    | grep -vE '^(napi_|node_api_)' || true
+    | grep -vE '^(napi_|node_api_|uv_)' || true
 }
 # highest GLIBC_x.y version an ELF file references
 glibc_max() { { objdump -T "$1" | grep -oE 'GLIBC_[0-9]+(\.[0-9]+)+' || true; } | sort -uV | tail -1; }
