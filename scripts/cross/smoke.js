@@ -17,6 +17,7 @@ process.env.UVSCPD_ADDON = addonPath;
 const root = path.resolve(__dirname, '..', '..');
 const native = require(path.join(root, 'dist', 'lib', 'can', 'native.js'));
 const { socketCanBus } = require(path.join(root, 'dist', 'lib', 'can', 'socketcan.js'));
+const { sendUnixDatagram } = require(path.join(root, 'dist', 'lib', 'cli', 'unix-datagram.js'));
 
 const out = { node: process.version, arch: process.arch, napi: process.versions.napi };
 const info = native.addonInfo();
@@ -43,7 +44,7 @@ if (out.canOpen.code === 'EAFNOSUPPORT') assert.match(out.canOpen.message, /no S
 
 // Another native path: an AF_UNIX datagram to a missing socket fails with ENOENT.
 try {
-  native.sendUnixDatagram(path.join(root, '.cross', 'no-such-socket'), 'x');
+  sendUnixDatagram(path.join(root, '.cross', 'no-such-socket'), 'x');
   throw new Error('sendUnixDatagram to a missing socket succeeded');
 } catch (err) {
   assert.equal(err.code, 'ENOENT', String(err));

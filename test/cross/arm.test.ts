@@ -78,7 +78,7 @@ function dynamicSymbols(file: string): { glibc: string; glibcxx: string; unversi
     const cols = line.trim().split(/\s+/);
     if (line.includes('*UND*') && !/\((GLIBC|GLIBCXX|CXXABI|GCC)_/.test(line) && cols[1] !== 'w') {
       const name = cols[cols.length - 1]!;
-      if (!/^(napi_|node_api_)/.test(name)) unversioned.push(name);
+      if (!/^(napi_|node_api_|uv_)/.test(name)) unversioned.push(name);
     }
   }
   return { glibc, glibcxx, unversioned };
