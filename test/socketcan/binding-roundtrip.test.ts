@@ -1,5 +1,5 @@
 // SocketCAN binding: frames, options, statistics and errors on real vcan interfaces.
-// Runs as root where vcan works (the CAN guest: test/can-vm.sh or ../shared/tools/can-vm.sh).
+// Runs as root where vcan works (the CAN guest: test/can-vm.sh).
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

@@ -3,7 +3,7 @@
 // independent injector is can-utils `cansend`, the independent observer is
 // `candump -L`. The same scenarios run on the VirtualCanBus in
 // test/protocol/can.test.ts. Needs root and vcan (the CAN guest:
-//   CANVM_IFACES="vcan0 vcan1" ../shared/tools/can-vm.sh node --test dist/test/socketcan/server-can.test.js).
+//   CANVM_IFACES="vcan0 vcan1" test/can-vm.sh node --test dist/test/socketcan/server-can.test.js).
 
 import { after, test } from 'node:test';
 import { execFileSync, spawn } from 'node:child_process';
