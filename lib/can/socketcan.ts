@@ -13,6 +13,7 @@ import { BusStateTracker, trackBatch } from './bus-state.js';
 import type { CanBusState } from './bus-state.js';
 import type { NativeCanSocket, NativeSocketOptions, NativeSocketStats } from './native.js';
 import { addonInfo, errnoCode, errnoError, loadAddon } from './native.js';
+import { ListenerErrors } from './listener-errors.js';
 import { FrameBatch, RECORD_SIZE, TX_DATA_OFFSET, TX_ID_OFFSET, TX_LEN_OFFSET, TX_RECORD_SIZE, frameToRawId } from './record.js';
 import type {
   CanBus,
@@ -334,8 +335,7 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
     if (completions) {
       for (let i = 0; i + 1 < completions.length; i += 2) this.#complete(completions[i]!, completions[i + 1]!);
     }
-    let thrown: unknown;
-    let threw = false;
+    const listenerErrors = new ListenerErrors();
     if (batches) {
       // Everything the reactor had ready goes out as ONE 'frames' event: a consumer
       // (a server session) then pays its per-event work (one TCP write, say) once per
@@ -344,27 +344,9 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
         if (this.#closed) break;
         const batch = new FrameBatch(b, b.length / RECORD_SIZE);
         const changes = this.#errorMask !== 0 ? trackBatch(this.#busState, batch) : null;
-        if (changes !== null) {
-          for (const change of changes) {
-            try {
-              this.emit('busState', change);
-            } catch (err) {
-              if (!threw) {
-                threw = true;
-                thrown = err;
-              }
-            }
-          }
-        }
+        if (changes !== null) for (const change of changes) listenerErrors.emit(this, 'busState', change);
         if (this.#closed) break;
-        try {
-          this.emit('frames', batch);
-        } catch (err) {
-          if (!threw) {
-            threw = true;
-            thrown = err;
-          }
-        }
+        listenerErrors.emit(this, 'frames', batch);
       }
     }
     if (errors) {
@@ -372,17 +354,10 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
         if (this.#closed) break;
         if (errnoCode(errno) === 'ENODEV') this.#watchForReturn();
         const err = canError(errno, 'recvmsg', this.interfaceName, errnoCode(errno) === 'ENODEV' ? 'removed' : undefined);
-        try {
-          this.emit('error', err);
-        } catch (e) {
-          if (!threw) {
-            threw = true;
-            thrown = e;
-          }
-        }
+        listenerErrors.emit(this, 'error', err);
       }
     }
-    if (threw) throw thrown;
+    listenerErrors.rethrow();
   }
 
   /**

@@ -20,6 +20,7 @@ import { EventEmitter } from 'node:events';
 
 import { BusStateTracker, trackBatch } from './bus-state.js';
 import type { CanBusState } from './bus-state.js';
+import { ListenerErrors } from './listener-errors.js';
 import { FrameBatch, RECORD_FLAG_LOCAL, RECORD_FLAG_OWN, RECORD_SIZE, encodeRecord, frameToRawId } from './record.js';
 import type {
   CanBus,
@@ -354,8 +355,7 @@ export class VirtualCanSocket extends EventEmitter implements CanSocket {
     for (let first = 0; first < count && !this.isClosed; first += BATCH_RECORDS) {
       const n = Math.min(BATCH_RECORDS, count - first);
       const batch = new FrameBatch(queue.subarray(first * RECORD_SIZE, (first + n) * RECORD_SIZE), n);
-      let thrown: unknown;
-      let threw = false;
+      const listenerErrors = new ListenerErrors();
       for (let i = 0; i < n; i++) {
         this.stats.rxFrames++;
         this.stats.rxBytes += batch.length(i);
@@ -363,17 +363,10 @@ export class VirtualCanSocket extends EventEmitter implements CanSocket {
       }
       // As on SocketCAN: a throwing listener does not cost the batch its 'frames' event.
       for (const change of (this.errorMask !== 0 ? trackBatch(this.busStateTracker, batch) : null) ?? []) {
-        try {
-          this.emit('busState', change);
-        } catch (err) {
-          if (!threw) {
-            threw = true;
-            thrown = err;
-          }
-        }
+        listenerErrors.emit(this, 'busState', change);
       }
       if (!this.isClosed) this.emit('frames', batch);
-      if (threw) throw thrown;
+      listenerErrors.rethrow();
     }
   }
 
