@@ -51,7 +51,31 @@ test('decoded payload is a copy, not a view of the reused batch buffer', () => {
   assert.equal(frame.data[0], 7);
 });
 
-test('a batch that does not fit its buffer is refused', () => {
+test('decoded payloads of every length are exact, separate copies', () => {
+  const buf = Buffer.alloc(RECORD_SIZE * 65);
+  for (let len = 0; len <= 64; len++) {
+    encodeRecord(buf, len * RECORD_SIZE, len, Uint8Array.from({ length: len }, (_, k) => (len + k) & 0xff), 0);
+  }
+  const frames = new FrameBatch(buf, 65).frames();
+  frames.forEach((f, len) => {
+    assert.ok(Buffer.isBuffer(f.data));
+    assert.deepEqual([...f.data], Array.from({ length: len }, (_, k) => (len + k) & 0xff));
+  });
+  // Small Buffers share a pool: writing one payload must leave its neighbours alone.
+  frames[8]!.data.fill(0xee);
+  assert.deepEqual([...frames[7]!.data], [7, 8, 9, 10, 11, 12, 13]);
+  assert.deepEqual([...frames[9]!.data], [9, 10, 11, 12, 13, 14, 15, 16, 17]);
+  assert.equal(buf[8 * RECORD_SIZE + RECORD_DATA_OFFSET], 8);
+});
+
+test('a record cut short by its buffer decodes only the bytes that are there', () => {
+  const buf = Buffer.alloc(RECORD_SIZE);
+  encodeRecord(buf, 0, 1, Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8), 0);
+  assert.deepEqual([...decodeRecord(buf.subarray(0, RECORD_DATA_OFFSET + 3), 0).data], [1, 2, 3]);
+});
+
+test('a batch that does not fit its buffer is refused'
+, () => {
   assert.throws(() => new FrameBatch(Buffer.alloc(RECORD_SIZE), 2), RangeError);
   assert.throws(() => new FrameBatch(Buffer.alloc(RECORD_SIZE), -1), RangeError);
 });
