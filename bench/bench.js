@@ -24,6 +24,8 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
+const { buildTools, parseKv, parseStraceSummary } = require('./tool-helpers.js');
+
 const root = path.resolve(__dirname, '..');
 // Tools are compiled into a fresh temporary directory per run (not build/: `node-gyp rebuild`
 // wipes that, possibly in the middle of a run).
@@ -75,26 +77,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const fmt = (v, d = 1) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : String(v ?? 'NA'));
 
 // ---- tools ------------------------------------------------------------------------------
-
-function buildTools() {
-  fs.mkdirSync(toolDir, { recursive: true });
-  for (const t of TOOLS) {
-    const src = path.join(__dirname, 'tools', `${t}.c`);
-    const out = path.join(toolDir, t);
-    const r = spawnSync('gcc', ['-O2', '-Wall', '-o', out, src], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`gcc ${t}.c failed:\n${r.stderr}`);
-  }
-}
-
-/** Runs a tool; `ready` resolves at its READY line, `done` with its key=value output. */
-function parseKv(out) {
-  const kvs = {};
-  for (const line of out.split('\n')) {
-    const m = /^([a-z_0-9]+)=(.*)$/.exec(line.trim());
-    if (m) kvs[m[1]] = Number.isNaN(Number(m[2])) ? m[2] : Number(m[2]);
-  }
-  return kvs;
-}
 
 /** `results` resolves when the tool has printed its figures (its last line is tool_cpu_us=);
  * with linger, vscpcli then keeps its connections until release() closes its stdin. */
@@ -560,16 +542,7 @@ async function straced(d, work) {
   } catch {
     note(`strace produced no summary: ${err.trim()}`);
   }
-  const bySyscall = {};
-  let total = 0;
-  for (const line of text.split('\n')) {
-    const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:(\d+)\s+)?([a-z_0-9]+)\s*$/.exec(line);
-    if (m && m[3] !== 'total') {
-      bySyscall[m[3]] = Number(m[1]);
-      total += Number(m[1]);
-    }
-  }
-  return { r, total, bySyscall };
+  return { r, ...parseStraceSummary(text) };
 }
 
 
@@ -839,7 +812,7 @@ function best(prefix, key, runs, pick = 'median') {
 
 async function main() {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) note('not root: --rcvbuf beyond rmem_max cannot be forced');
-  buildTools();
+  buildTools(toolDir, TOOLS);
   note(`uvscpd bench ${QUICK ? '(quick) ' : ''}on ${IFACE}, ${os.cpus().length} CPU, node ${process.version}, kernel ${os.release()}, ${new Date().toISOString()}`);
   note(`guest=${process.env.CANVM_GUEST === '1' ? 'uml' : 'no'} repeat=${REPEAT} paced=${DUR_S}s burst=${BURST} sends=${SENDS}`);
   kv('meta.quick', QUICK ? 1 : 0);

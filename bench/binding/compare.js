@@ -21,6 +21,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
+const { buildTools, parseKv, parseStraceSummary } = require('../tool-helpers.js');
+
 const here = __dirname;
 const TICK_US = 1e6 / 100; // USER_HZ: /proc/<pid>/stat counts 10 ms ticks
 const BIG_RCVBUF = 8 * 1024 * 1024;
@@ -72,21 +74,6 @@ const SENDERS = [
 // ---- C tools (bench/tools) -----------------------------------------------------------------
 
 const toolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'uvscpd-bench-binding-'));
-function buildTools() {
-  for (const t of ['canpgen', 'canrx']) {
-    const r = spawnSync('gcc', ['-O2', '-Wall', '-o', path.join(toolDir, t), path.join(here, '..', 'tools', `${t}.c`)], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`gcc ${t}.c failed:\n${r.stderr}`);
-  }
-}
-
-function parseKv(out) {
-  const kvs = {};
-  for (const line of out.split('\n')) {
-    const m = /^([a-z_0-9]+)=(.*)$/.exec(line.trim());
-    if (m) kvs[m[1]] = Number.isNaN(Number(m[2])) ? m[2] : Number(m[2]);
-  }
-  return kvs;
-}
 
 /** A child speaking the READY / DONE line protocol (tally.js; the C tools print READY and end). */
 function child(cmd, args, env = process.env) {
@@ -163,17 +150,7 @@ async function straced(pid, work) {
   const r = await work();
   st.kill('SIGINT');
   await Promise.race([closed, sleep(10000)]);
-  const bySyscall = {};
-  let total = 0;
-  const text = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
-  for (const line of text.split('\n')) {
-    const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:(\d+)\s+)?([a-z_0-9]+)\s*$/.exec(line);
-    if (m && m[3] !== 'total') {
-      bySyscall[m[3]] = Number(m[1]);
-      total += Number(m[1]);
-    }
-  }
-  return { r, total, bySyscall };
+  return { r, ...parseStraceSummary(fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '') };
 }
 
 // ---- scenarios ----------------------------------------------------------------------------
@@ -311,7 +288,7 @@ function receiveTable(title, results, drain) {
 
 async function main() {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) note('not root: the drain needs larger socket buffers (/proc/sys/net/core), expect losses');
-  buildTools();
+  buildTools(toolDir, ['canpgen', 'canrx']);
   note(`node ${process.version}; node-can: ${hasNodeCan ? require(path.join(NODE_CAN_DIR, 'node_modules', 'socketcan', 'package.json')).version : 'NOT INSTALLED (pass --node-can DIR)'}; python-can: ${hasPython ? spawnSync(PYTHON, ['-c', 'import can; print(can.__version__)'], { encoding: 'utf8' }).stdout.trim() : 'not installed (optional)'}`);
   note(`load average: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${os.cpus().length} CPU(s)`);
   const t0 = Date.now();

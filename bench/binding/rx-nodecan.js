@@ -7,15 +7,9 @@
 
 'use strict';
 
-const path = require('node:path');
-const { args, runReceiver } = require('./tally.js');
+const { args, loadNodeCan, runReceiver } = require('./tally.js');
 
-const dir = process.env.NODE_CAN_DIR;
-if (!dir) {
-  process.stderr.write('NODE_CAN_DIR must name the folder where socketcan is installed\n');
-  process.exit(2);
-}
-const can = require(path.join(dir, 'node_modules', 'socketcan'));
+const can = loadNodeCan();
 const { iface, count, drain } = args();
 
 runReceiver(count, drain, (tally) => {

@@ -165,4 +165,14 @@ function args() {
   };
 }
 
-module.exports = { Tally, runReceiver, runSender, payload, SEND_ID, args };
+/** node-can (the `socketcan` package) from the scratch folder NODE_CAN_DIR names (scripts/run-bench.js installs it there). */
+function loadNodeCan() {
+  const dir = process.env.NODE_CAN_DIR;
+  if (!dir) {
+    process.stderr.write('NODE_CAN_DIR must name the folder where socketcan is installed\n');
+    process.exit(2);
+  }
+  return require(require('node:path').join(dir, 'node_modules', 'socketcan'));
+}
+
+module.exports = { Tally, runReceiver, runSender, payload, SEND_ID, args, loadNodeCan };

@@ -6,15 +6,9 @@
 
 'use strict';
 
-const path = require('node:path');
-const { SEND_ID, args, payload, runSender } = require('./tally.js');
+const { SEND_ID, args, loadNodeCan, payload, runSender } = require('./tally.js');
 
-const dir = process.env.NODE_CAN_DIR;
-if (!dir) {
-  process.stderr.write('NODE_CAN_DIR must name the folder where socketcan is installed\n');
-  process.exit(2);
-}
-const can = require(path.join(dir, 'node_modules', 'socketcan'));
+const can = loadNodeCan();
 const { iface, count } = args();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
