@@ -5,7 +5,8 @@
 // CAN guest, after installing node-can into a scratch folder on the host).
 //
 //   node bench/binding/compare.js [--node-can DIR] [--iface vcan0] [--rates 10000,8000]
-//        [--seconds 5] [--drain 50000] [--tx 100000] [--strace N] [--no-python]
+//        [--seconds 5] [--drain 50000] [--tx 100000] [--strace N] [--no-python] [--coalesce 1000]
+// (--rates 0, --drain 0, --tx 0: skip that part)
 //
 // Paced: bench/tools/canpgen sends RATE frames/s for SECONDS to one receiver process at a
 // time. Drain: N frames queued while the receiver does not read, then read as fast as it
@@ -31,7 +32,7 @@ const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : dflt);
 const IFACE = opt('--iface', 'vcan0');
-const RATES = opt('--rates', '10000,8000').split(',').map(Number);
+const RATES = opt('--rates', '10000,8000').split(',').map(Number).filter((r) => r > 0); // --rates 0: no paced part
 const SECONDS = Number(opt('--seconds', 5));
 const DRAIN = Number(opt('--drain', 50000));
 const TX = Number(opt('--tx', 100000));
@@ -362,7 +363,7 @@ async function main() {
     if (spawnSync('strace', ['-V'], { stdio: 'ignore' }).status !== 0) {
       note('strace is not installed: no system-call counts');
     } else {
-      const rate = Math.min(...RATES);
+      const rate = RATES.length > 0 ? Math.min(...RATES) : 8000;
       const results = [];
       for (const rx of RECEIVERS) {
         const r = await receive(rx, STRACE, rate, { strace: true });
