@@ -3,7 +3,7 @@
 // reads (puback.ts). Writes and the connection's end, errors and close go
 // through unchanged. The bridge writes its PUBLISH batches on the real
 // socket itself; MQTT.js writes CONNECT, SUBSCRIBE, PINGREQ and its own
-// publications through this stream.
+// publications through this stream, straight on to the socket.
 
 import { Duplex } from 'node:stream';
 import type { PubackHandler } from './puback.js';
@@ -50,8 +50,20 @@ export class AckFilteringStream extends Duplex {
     this.inner.resume();
   }
 
+  // MQTT.js writes one packet in several pieces; the bridge writes on the real socket directly.
+  // Each piece is handed to the socket at once (its own buffer takes it), never held back for a
+  // callback: otherwise a batch of the bridge's publications could land inside a packet.
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
-    this.inner.write(chunk, callback);
+    this.inner.write(chunk);
+    callback();
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (err?: Error | null) => void): void {
+    const inner = this.inner;
+    inner.cork();
+    for (const c of chunks) inner.write(c.chunk);
+    inner.uncork();
+    callback();
   }
 
   override _final(callback: (err?: Error | null) => void): void {
