@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { VirtualCanBus } from '../../lib/can/virtual-bus.js';
 import type { MqttBridge } from '../../lib/mqtt/bridge.js';
 import { Broker, killAllBrokers, mosquittoSub } from '../helpers/mosquitto.js';
-import { connectedBridge, waitUntil } from '../helpers/bridge.js';
+import { connectedBridge, injectNumbered, numbersOf, waitUntil } from '../helpers/bridge.js';
 
 const EVENTS = 5000;
 const WINDOW = 5;
@@ -27,16 +27,6 @@ after(async () => {
   killAllBrokers();
 });
 
-function inject(bus: VirtualCanBus, seq: number): void {
-  const id = ((3 << 26) | (20 << 16) | (3 << 8) | 0x31) >>> 0;
-  bus.inject('vcan0', { id, extended: true, data: Uint8Array.from([seq >> 16, (seq >> 8) & 0xff, seq & 0xff]) });
-}
-
-function seqOf(line: string): number {
-  const d = (JSON.parse(line.slice(line.indexOf(' ') + 1)) as { data: number[] }).data;
-  return (d[0]! << 16) | (d[1]! << 8) | d[2]!;
-}
-
 for (const protocolVersion of [5, 4] as const) {
   test(`MQTT ${protocolVersion === 5 ? '5' : '3.1.1'}: ${EVENTS} QoS 1 events through a broker window of ${WINDOW}, every one, in order`, async () => {
     const bus = new VirtualCanBus({ interfaces: ['vcan0'] });
@@ -51,7 +41,7 @@ for (const protocolVersion of [5, 4] as const) {
     };
     const sampler = setInterval(sample, 1);
     for (let i = 0; i < EVENTS; i++) {
-      inject(bus, i);
+      injectNumbered(bus, i);
       if (i % 50 === 49) {
         sample();
         await new Promise((r) => setImmediate(r));
@@ -59,7 +49,7 @@ for (const protocolVersion of [5, 4] as const) {
     }
     const lines = await sub.waitFor(EVENTS, 60_000);
     clearInterval(sampler);
-    const seqs = lines.map(seqOf);
+    const seqs = numbersOf(lines);
     assert.deepEqual(seqs, Array.from({ length: EVENTS }, (_, i) => i), 'every event once, in bus order');
     await waitUntil(() => bridge.stats().acknowledged === EVENTS, 10_000, 'every publication acknowledged');
     const stats = bridge.stats();
