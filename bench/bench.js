@@ -661,16 +661,16 @@ function startBridgeDaemon(broker, qos) {
   });
 }
 
-/** The bridge's 'connection ... lost' log lines so far. */
+/** The bridge's 'connection ... lost (why)' log lines so far. */
 function lostConnections(d) {
-  return (d.stderr().match(/mqtt: connection to .* lost/g) ?? []).length;
+  return d.stderr().match(/mqtt: connection to .* lost.*$/gm) ?? [];
 }
 
 /** Bus -> broker: canpgen at `rate`, `subs` subscribers count every message; daemon CPU per published event. */
 async function mqttOut(d, broker, { qos, rate, count, subs, prefix }) {
   const counters = await subscribers(broker, { n: subs, qos, count });
   await sleep(200);
-  const lostBefore = lostConnections(d);
+  const lostBefore = lostConnections(d).length;
   const a = readProc(d.pid);
   const ta = readThreads(d.pid);
   const gen = tool('canpgen', [IFACE, count, rate]);
@@ -696,7 +696,9 @@ async function mqttOut(d, broker, { qos, rate, count, subs, prefix }) {
   const drops = [...d.stderr().matchAll(/the oldest are dropped, (\d+) so far/g)].pop();
   kv(`${prefix}.bridge_dropped_so_far`, drops ? drops[1] : 0);
   // A connection lost under load (keep-alive, broker refusal) is where a QoS 0 loss or a stall comes from.
-  kv(`${prefix}.lost_connections`, lostConnections(d) - lostBefore);
+  const lost = lostConnections(d).slice(lostBefore);
+  kv(`${prefix}.lost_connections`, lost.length);
+  for (const line of lost) note(`${prefix}: ${line.trim()}`);
   threadDelta(prefix, ta, tb, g.sent);
   return { g, c, dl };
 }

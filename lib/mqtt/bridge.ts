@@ -89,10 +89,13 @@ const LOG_INTERVAL_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 const KEEPALIVE_S = 30;
 /**
- * Acknowledgements arriving, or a write backlog draining, show that the
- * broker is there: the keep-alive timer restarts, at most this often. A
- * PINGRESP may wait behind a long backlog (the PINGREQ behind a queue of
- * publications); that must not end a connection that is working.
+ * Acknowledgements arriving, or the kernel taking what the bridge writes,
+ * show that the broker is there: the keep-alive timer restarts, at most this
+ * often. Otherwise a PINGREQ waits behind megabytes of publications in the
+ * socket buffers while the broker works through them, its PINGRESP comes too
+ * late, and a connection that works is dropped with everything in it. A
+ * broker that stops reading stops the writes too: then the keep-alive runs
+ * out as usual.
  */
 const LIVENESS_INTERVAL_MS = 1000;
 /** MQTT 5 DISCONNECT reason: a client with the same id connected. */
@@ -190,6 +193,7 @@ export class MqttBridge extends EventEmitter {
   private lastProblem: string | null = null;
   private readonly onAck: (err?: Error | null) => void;
   private readonly onDrain: () => void;
+  private readonly onWritten: (err?: Error | null) => void;
   private pumpScheduled = false;
   private readonly scheduledPump = (): void => {
     this.pumpScheduled = false;
@@ -231,8 +235,10 @@ export class MqttBridge extends EventEmitter {
     this.onAck = (err?: Error | null) => this.acknowledged(err);
     this.onDrain = () => {
       this.waitingForDrain = false;
-      this.brokerIsAlive();
       this.pump();
+    };
+    this.onWritten = (err?: Error | null) => {
+      if (err === undefined || err === null) this.brokerIsAlive();
     };
   }
 
@@ -338,7 +344,7 @@ export class MqttBridge extends EventEmitter {
     });
   }
 
-  /** The broker answered or took what was written: restart the keep-alive timer (at most once per LIVENESS_INTERVAL_MS). */
+  /** The broker answered, or the kernel took a write: restart the keep-alive timer (at most once per LIVENESS_INTERVAL_MS). */
   private brokerIsAlive(): void {
     const now = Date.now();
     if (now - this.lastLiveness < LIVENESS_INTERVAL_MS) return;
@@ -469,7 +475,7 @@ export class MqttBridge extends EventEmitter {
         if (this.echoes !== null) this.echoes.remember(topic, payload);
       }
       this.counters.published += n;
-      stream.write(buf);
+      stream.write(buf, this.onWritten);
     }
   }
 
