@@ -87,7 +87,6 @@ const CAN_RETRY_MS = 5000;
 /** Bad messages and bus write errors: at most one log line per interval. */
 const LOG_INTERVAL_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 10_000;
-const KEEPALIVE_S = 30;
 /**
  * Acknowledgements arriving, or the kernel taking what the bridge writes,
  * show that the broker is there: the keep-alive timer restarts, at most this
@@ -280,7 +279,7 @@ export class MqttBridge extends EventEmitter {
       protocolVersion: o.protocolVersion,
       clientId: o.clientId,
       clean: true,
-      keepalive: KEEPALIVE_S,
+      keepalive: o.keepaliveSeconds,
       connectTimeout: CONNECT_TIMEOUT_MS,
       reconnectPeriod: o.reconnectMinMs,
       reconnectOnConnackError: true,
@@ -290,7 +289,7 @@ export class MqttBridge extends EventEmitter {
       will: { topic: this.statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
       rejectUnauthorized: true,
       // Per publication, MQTT.js would otherwise call its debug logger and re-arm the keep-alive timer
-      // (bench/README.md "MQTT"); keep-alive pings still go out every KEEPALIVE_S.
+      // (bench/README.md "MQTT"); keep-alive pings still go out (brokerIsAlive()).
       log: noLog,
       reschedulePings: false,
       // The bridge numbers its own publications (packet.ts); MQTT.js numbers from above them.
