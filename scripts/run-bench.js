@@ -6,7 +6,7 @@
 // it runs inside a User-Mode Linux guest (test/can-vm.sh, as scripts/run-tests.js does).
 // Figures are reported, never asserted: the exit status is 0 unless the bench could not run.
 //
-// Usage: node scripts/run-bench.js [--quick] [--only startup,idle,memory,rx,fanout,send,syscalls,kernel,mqtt,base,binding]
+// Usage: node scripts/run-bench.js [--quick] [--only startup,idle,memory,rx,fanout,send,syscalls,kernel,mqtt,mqttout,base,binding]
 //                                  [--repeat N] [--cpu-prof DIR] [--no-strace] [--in-guest]
 //
 // `binding` (only when named in --only: it installs from npm) compares the SocketCAN binding

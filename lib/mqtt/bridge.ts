@@ -10,6 +10,7 @@
 
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
+import type { Duplex } from 'node:stream';
 import type { IClientOptions, IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
 import type { FrameBatch } from '../can/record.js';
 import type { CanError, CanSocket } from '../can/types.js';
@@ -21,7 +22,8 @@ import type { MqttBridgeOptions, MqttLogger, MqttQos, ResolvedBridgeOptions } fr
 import { displayUrl, resolveBridgeOptions } from './options.js';
 import type { FrameFormatter, PayloadFormat } from './payload.js';
 import { MAX_PAYLOAD_BYTES, frameFormatter, parsePayload } from './payload.js';
-import { InflightWindow, PacketIdsAbove, publishPacketSize, writePublish } from './packet.js';
+import { AckFilteringStream } from './ack-stream.js';
+import { InflightWindow, OWN_PACKET_ID_MAX, PacketIdsAbove, publishPacketSize, writePublish } from './packet.js';
 import { FrameQueue } from './queue.js';
 import { PublishTopic, expandSubscription, filterMayMatchTemplate, formatGuidPadded } from './topic.js';
 
@@ -85,7 +87,16 @@ const CAN_RETRY_MS = 5000;
 /** Bad messages and bus write errors: at most one log line per interval. */
 const LOG_INTERVAL_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 10_000;
-const KEEPALIVE_S = 30;
+/**
+ * Acknowledgements arriving, or the kernel taking what the bridge writes,
+ * show that the broker is there: the keep-alive timer restarts, at most this
+ * often. Otherwise a PINGREQ waits behind megabytes of publications in the
+ * socket buffers while the broker works through them, its PINGRESP comes too
+ * late, and a connection that works is dropped with everything in it. A
+ * broker that stops reading stops the writes too: then the keep-alive runs
+ * out as usual.
+ */
+const LIVENESS_INTERVAL_MS = 1000;
 /** MQTT 5 DISCONNECT reason: a client with the same id connected. */
 const SESSION_TAKEN_OVER = 0x8e;
 /** The largest packet the broker may send us (MQTT 5): one VSCP payload and a long topic. */
@@ -166,6 +177,9 @@ export class MqttBridge extends EventEmitter {
 
   private state: MqttBridgeState = 'stopped';
   private client: MqttClient | null = null;
+  /** The current broker connection's real socket: the bridge writes its publications here. */
+  private connection: Duplex | null = null;
+  private lastLiveness = 0;
   private socket: CanSocket | null = null;
   private canRetry: NodeJS.Timeout | null = null;
   private canErrorCode: string | null = null;
@@ -178,6 +192,7 @@ export class MqttBridge extends EventEmitter {
   private lastProblem: string | null = null;
   private readonly onAck: (err?: Error | null) => void;
   private readonly onDrain: () => void;
+  private readonly onWritten: (err?: Error | null) => void;
   private pumpScheduled = false;
   private readonly scheduledPump = (): void => {
     this.pumpScheduled = false;
@@ -221,6 +236,9 @@ export class MqttBridge extends EventEmitter {
       this.waitingForDrain = false;
       this.pump();
     };
+    this.onWritten = (err?: Error | null) => {
+      if (err === undefined || err === null) this.brokerIsAlive();
+    };
   }
 
   /** The retained status topic ('online' / 'offline', the last will). */
@@ -261,7 +279,7 @@ export class MqttBridge extends EventEmitter {
       protocolVersion: o.protocolVersion,
       clientId: o.clientId,
       clean: true,
-      keepalive: KEEPALIVE_S,
+      keepalive: o.keepaliveSeconds,
       connectTimeout: CONNECT_TIMEOUT_MS,
       reconnectPeriod: o.reconnectMinMs,
       reconnectOnConnackError: true,
@@ -271,11 +289,13 @@ export class MqttBridge extends EventEmitter {
       will: { topic: this.statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
       rejectUnauthorized: true,
       // Per publication, MQTT.js would otherwise call its debug logger and re-arm the keep-alive timer
-      // (bench/README.md "MQTT"); keep-alive pings still go out every KEEPALIVE_S.
+      // (bench/README.md "MQTT"); keep-alive pings still go out (brokerIsAlive()).
       log: noLog,
       reschedulePings: false,
       // The bridge numbers its own publications (packet.ts); MQTT.js numbers from above them.
       messageIdProvider: new PacketIdsAbove(),
+      // The connection is made below, once its stream is wrapped.
+      manualConnect: true,
     };
     if (o.protocolVersion === 5) clientOptions.properties = { maximumPacketSize: MAX_INCOMING_PACKET };
     if (o.username !== undefined) clientOptions.username = o.username;
@@ -286,6 +306,12 @@ export class MqttBridge extends EventEmitter {
     this.log.info(`mqtt: connecting to ${this.broker} as ${o.clientId}`);
     const client = mqtt.connect(o.url, clientOptions);
     this.client = client;
+    // Every connection (and reconnection) gets its socket from MQTT.js's stream builder for the URL;
+    // the bridge keeps the socket and gives MQTT.js a view without the bridge's PUBACKs (ack-stream.ts).
+    // (streamBuilder is not in MQTT.js's public types; manualConnect exists so that it can be replaced before connecting.)
+    const builder = client as unknown as { streamBuilder: (c: MqttClient) => Duplex };
+    const buildSocket = builder.streamBuilder;
+    builder.streamBuilder = (c) => this.wrapConnection(buildSocket(c));
     client.on('connect', (connack) => this.onConnect(connack));
     client.on('close', () => this.onClose());
     client.on('reconnect', () => {
@@ -296,9 +322,33 @@ export class MqttBridge extends EventEmitter {
     client.on('error', (err) => this.onClientError(err));
     client.on('disconnect', (packet) => this.onDisconnectPacket(packet.reasonCode, packet.properties?.reasonString));
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
-    client.on('packetreceive', (packet) => {
-      if (packet.cmd === 'puback') this.onPuback(packet.messageId ?? 0, packet.reasonCode);
+    client.connect();
+  }
+
+  private wrapConnection(socket: Duplex): Duplex {
+    // A PUBACK must not wait for Nagle (the broker's window refills only with it), nor must a small batch.
+    const tcp = socket as Duplex & { setNoDelay?: (on: boolean) => unknown };
+    if (typeof tcp.setNoDelay === 'function') tcp.setNoDelay(true);
+    this.connection = socket;
+    this.waitingForDrain = false;
+    socket.once('close', () => {
+      if (this.connection === socket) this.connection = null;
     });
+    return new AckFilteringStream(socket, OWN_PACKET_ID_MAX, {
+      onAck: (id, reasonCode) => this.onPuback(id, reasonCode),
+      onAcksRead: () => {
+        this.brokerIsAlive();
+        this.pump();
+      },
+    });
+  }
+
+  /** The broker answered, or the kernel took a write: restart the keep-alive timer (at most once per LIVENESS_INTERVAL_MS). */
+  private brokerIsAlive(): void {
+    const now = Date.now();
+    if (now - this.lastLiveness < LIVENESS_INTERVAL_MS) return;
+    this.lastLiveness = now;
+    if (this.client !== null && this.state === 'connected') this.client.reschedulePing(true);
   }
 
   // ---- the bus side ----------------------------------------------------------
@@ -380,14 +430,14 @@ export class MqttBridge extends EventEmitter {
   /** Publish waiting events while the broker is connected and the window allows. */
   private pump(): void {
     const client = this.client;
-    if (client === null || this.state !== 'connected' || this.waitingForDrain || !client.connected) return;
+    const stream = this.connection;
+    if (client === null || stream === null || this.state !== 'connected' || this.waitingForDrain || !client.connected) return;
     if (this.o.qos === 2) {
       this.pumpThroughClient(client);
       return;
     }
     const qos = this.o.qos;
     const v5 = this.o.protocolVersion === 5;
-    const stream = client.stream;
     const topics = this.batchTopics;
     const names = this.batchNames;
     const payloads = this.batchPayloads;
@@ -424,7 +474,7 @@ export class MqttBridge extends EventEmitter {
         if (this.echoes !== null) this.echoes.remember(topic, payload);
       }
       this.counters.published += n;
-      stream.write(buf);
+      stream.write(buf, this.onWritten);
     }
   }
 
@@ -446,12 +496,11 @@ export class MqttBridge extends EventEmitter {
     this.resendHead = 0;
   }
 
-  /** A QoS 1 acknowledgement of one of the bridge's own publications (MQTT.js ignores those ids). */
-  private onPuback(id: number, reasonCode: number | undefined): void {
+  /** A QoS 1 acknowledgement of one of the bridge's own publications; the window refills after the whole read (onAcksRead). */
+  private onPuback(id: number, reasonCode: number): void {
     if (!this.inflight.acknowledge(id)) return;
-    if (reasonCode !== undefined && reasonCode >= 0x80) this.rejected(`reason code 0x${reasonCode.toString(16)}`);
+    if (reasonCode >= 0x80) this.rejected(`reason code 0x${reasonCode.toString(16)}`);
     else this.counters.acknowledged++;
-    this.schedulePump();
   }
 
   /** QoS 2 publications, through MQTT.js. */
@@ -471,9 +520,9 @@ export class MqttBridge extends EventEmitter {
   }
 
   /**
-   * Acknowledgements arrive many per read: refill the window once after all of
-   * them (a microtask runs after MQTT.js has handled every packet of the read),
-   * so that what they free leaves in one write.
+   * QoS 2 acknowledgements (through MQTT.js) arrive many per read: refill the
+   * window once after all of them (a microtask runs after MQTT.js has handled
+   * every packet of the read), so that what they free leaves in one write.
    */
   private schedulePump(): void {
     if (this.pumpScheduled) return;

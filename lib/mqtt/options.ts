@@ -65,6 +65,8 @@ export interface MqttBridgeOptions {
   /** First reconnect delay; it doubles per failed attempt up to reconnectMaxMs. Defaults 1000 and 30000. */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
+  /** MQTT keep-alive, seconds (0: none): a connection silent for 1.5 times this is given up. Default 30. */
+  keepaliveSeconds?: number;
   logger?: MqttLogger;
 }
 
@@ -75,6 +77,7 @@ export const DEFAULT_GATEWAY_TOPIC = 'uvscpd/{ifguid}';
 /** The daemon's sessions use the same window (bench/README.md "Coalescing"): fewer wake-ups per frame under load. */
 export const DEFAULT_BRIDGE_COALESCE_US = 1000;
 export const DEFAULT_RECONNECT_MIN_MS = 1000;
+export const DEFAULT_KEEPALIVE_S = 30;
 export const DEFAULT_RECONNECT_MAX_MS = 30_000;
 /** Within the daemon's graceful-stop budget (lib/cli/serve.ts STOP_TIMEOUT_MS). */
 export const DEFAULT_STOP_TIMEOUT_MS = 1000;
@@ -175,6 +178,7 @@ export interface ResolvedBridgeOptions {
   stopTimeoutMs: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
+  keepaliveSeconds: number;
   logger: MqttLogger;
 }
 
@@ -229,6 +233,8 @@ export function resolveBridgeOptions(options: MqttBridgeOptions, defaultClientId
   fail('reconnectMinMs', checkInteger(reconnectMinMs, 10, 3_600_000));
   const reconnectMaxMs = options.reconnectMaxMs ?? Math.max(DEFAULT_RECONNECT_MAX_MS, reconnectMinMs);
   fail('reconnectMaxMs', checkInteger(reconnectMaxMs, reconnectMinMs, 3_600_000));
+  const keepaliveSeconds = options.keepaliveSeconds ?? DEFAULT_KEEPALIVE_S;
+  fail('keepaliveSeconds', checkInteger(keepaliveSeconds, 0, 65535));
   return {
     url: options.url,
     bus: options.bus,
@@ -252,6 +258,7 @@ export function resolveBridgeOptions(options: MqttBridgeOptions, defaultClientId
     stopTimeoutMs,
     reconnectMinMs,
     reconnectMaxMs,
+    keepaliveSeconds,
     logger: options.logger ?? silent,
   };
 }

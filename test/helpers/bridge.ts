@@ -4,6 +4,7 @@
 import { once } from 'node:events';
 import type { CanSocket } from '../../lib/can/types.js';
 import type { FrameBatch } from '../../lib/can/record.js';
+import type { VirtualCanBus } from '../../lib/can/virtual-bus.js';
 import { MqttBridge } from '../../lib/mqtt/bridge.js';
 import type { MqttBridgeOptions, MqttLogger } from '../../lib/mqtt/options.js';
 
@@ -52,4 +53,18 @@ export function recordFrames(socket: CanSocket): SeenFrame[] {
     }
   });
   return seen;
+}
+
+/** A VSCP frame on vcan0 of `bus` whose first three data bytes are `seq`: for order and loss checks (numbersOf). */
+export function injectNumbered(bus: VirtualCanBus, seq: number): void {
+  const id = ((3 << 26) | (20 << 16) | (3 << 8) | 0x31) >>> 0;
+  bus.inject('vcan0', { id, extended: true, data: Uint8Array.from([seq >> 16, (seq >> 8) & 0xff, seq & 0xff]) });
+}
+
+/** The seq (injectNumbered) of each `topic {json}` line. */
+export function numbersOf(lines: readonly string[]): number[] {
+  return lines.map((l) => {
+    const d = (JSON.parse(l.slice(l.indexOf(' ') + 1)) as { data: number[] }).data;
+    return (d[0]! << 16) | (d[1]! << 8) | d[2]!;
+  });
 }

@@ -13,7 +13,7 @@ import { VirtualCanBus } from '../../lib/can/virtual-bus.js';
 import { MqttBridge } from '../../lib/mqtt/bridge.js';
 import { Broker, freePort, killAllBrokers, mosquittoSub } from '../helpers/mosquitto.js';
 import type { Subscriber } from '../helpers/mosquitto.js';
-import { captureLogger, sleep, waitUntil } from '../helpers/bridge.js';
+import { captureLogger, injectNumbered, numbersOf, sleep, waitUntil } from '../helpers/bridge.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 
 const bridges: MqttBridge[] = [];
@@ -22,19 +22,6 @@ after(async () => {
   for (const b of bridges) await b.stop();
   killAllBrokers();
 });
-
-function inject(bus: VirtualCanBus, seq: number): void {
-  const id = ((3 << 26) | (20 << 16) | (3 << 8) | 0x31) >>> 0;
-  bus.inject('vcan0', { id, extended: true, data: Uint8Array.from([seq >> 16, (seq >> 8) & 0xff, seq & 0xff]) });
-}
-
-/** The seq of each `topic {json}` line. */
-function seqs(lines: readonly string[]): number[] {
-  return lines.map((l) => {
-    const d = (JSON.parse(l.slice(l.indexOf(' ') + 1)) as { data: number[] }).data;
-    return (d[0]! << 16) | (d[1]! << 8) | d[2]!;
-  });
-}
 
 /**
  * A subscriber whose session (and QoS 1 queue) lives on the broker across
@@ -57,7 +44,7 @@ test('starts while the broker is down, queues, and publishes everything in order
   const bridge = new MqttBridge({ url: `mqtt://127.0.0.1:${port}`, bus, canInterface: 'vcan0', logger: log, reconnectMinMs: 100, reconnectMaxMs: 400 });
   bridges.push(bridge);
   await bridge.start(); // resolves without a broker
-  for (let i = 0; i < 300; i++) inject(bus, i);
+  for (let i = 0; i < 300; i++) injectNumbered(bus, i);
   await waitUntil(() => bridge.stats().queued === 300, 2000, () => JSON.stringify(bridge.stats()));
   assert.equal(bridge.stats().state !== 'connected', true);
   await sleep(600);
@@ -68,7 +55,7 @@ test('starts while the broker is down, queues, and publishes everything in order
   await waitUntil(() => bridge.stats().state === 'connected' && bridge.stats().acknowledged === 300, 5000, () => JSON.stringify(bridge.stats()));
   const sub = await persistentSubscriber(broker, 'late-sub');
   const lines = await sub.waitFor(300);
-  assert.deepEqual(seqs(lines), Array.from({ length: 300 }, (_, i) => i));
+  assert.deepEqual(numbersOf(lines), Array.from({ length: 300 }, (_, i) => i));
   assert.equal(bridge.stats().dropped, 0);
   sub.stop();
   await bridge.stop();
@@ -86,15 +73,15 @@ test('a broker restart mid-stream at QoS 1: nothing lost, in order (re-sent dupl
   const N = 2000;
   let restarted: Promise<void> | null = null;
   for (let i = 0; i < N; i++) {
-    inject(bus, i);
+    injectNumbered(bus, i);
     if (i % 25 === 24) await sleep(10);
     if (i === N / 2) restarted = broker.restart();
   }
   await restarted;
   await waitUntil(() => bridge.stats().queued === 0 && bridge.stats().inflight === 0 && bridge.stats().state === 'connected', 8000, () => JSON.stringify(bridge.stats()));
   // mosquitto_sub reconnects by itself and gets what its session queued meanwhile.
-  await waitUntil(() => new Set(seqs(sub.lines)).size === N, 8000, () => `${new Set(seqs(sub.lines)).size} distinct of ${N}`);
-  const got = seqs(sub.lines);
+  await waitUntil(() => new Set(numbersOf(sub.lines)).size === N, 8000, () => `${new Set(numbersOf(sub.lines)).size} distinct of ${N}`);
+  const got = numbersOf(sub.lines);
   const firsts: number[] = [];
   const seenSeq = new Set<number>();
   for (const s of got) {
@@ -119,7 +106,7 @@ test('a full queue drops the oldest events, counted and logged; the newest go ou
   const bridge = new MqttBridge({ url: `mqtt://127.0.0.1:${port}`, bus, canInterface: 'vcan0', logger: log, queueSize: 50, reconnectMinMs: 100, reconnectMaxMs: 400 });
   bridges.push(bridge);
   await bridge.start();
-  for (let i = 0; i < 80; i++) inject(bus, i);
+  for (let i = 0; i < 80; i++) injectNumbered(bus, i);
   await waitUntil(() => bridge.stats().dropped === 30, 2000, () => JSON.stringify(bridge.stats()));
   assert.equal(bridge.stats().queued, 50);
   assert.ok(bridge.statusLines()[1]!.endsWith('queue 50 of 50, 30 dropped when full'));
@@ -127,7 +114,7 @@ test('a full queue drops the oldest events, counted and logged; the newest go ou
   await broker.restart(); // same directory: the subscriber's session is still there
   await waitUntil(() => bridge.stats().acknowledged === 50, 5000, () => JSON.stringify(bridge.stats()));
   const sub = await persistentSubscriber(broker, 'drop-sub');
-  assert.deepEqual(seqs(await sub.waitFor(50)), Array.from({ length: 50 }, (_, i) => 30 + i));
+  assert.deepEqual(numbersOf(await sub.waitFor(50)), Array.from({ length: 50 }, (_, i) => 30 + i));
   sub.stop();
   await bridge.stop();
 });
@@ -157,7 +144,7 @@ test('stop() while the broker is down finishes promptly and says what was not pu
   const log = captureLogger();
   const bridge = new MqttBridge({ url: `mqtt://127.0.0.1:${port}`, bus, canInterface: 'vcan0', logger: log, reconnectMinMs: 100 });
   await bridge.start();
-  for (let i = 0; i < 5; i++) inject(bus, i);
+  for (let i = 0; i < 5; i++) injectNumbered(bus, i);
   await waitUntil(() => bridge.stats().queued === 5, 2000, 'queued');
   const t0 = Date.now();
   await bridge.stop();

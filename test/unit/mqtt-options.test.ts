@@ -108,6 +108,7 @@ test('library options are checked the same way, with the option named', () => {
   assert.throws(() => make({ topic: 'a/#' }), /MQTT bridge: topic must not contain the wildcards/);
   assert.throws(() => make({ subscribe: ['a/#/b'] }), /MQTT bridge: subscribe "a\/#\/b"/);
   assert.throws(() => make({ queueSize: 0 }), /MQTT bridge: queueSize must be an integer/);
+  assert.throws(() => make({ keepaliveSeconds: 65536 }), /MQTT bridge: keepaliveSeconds must be an integer/);
   assert.throws(() => make({ guid: new Uint8Array(3) }), /MQTT bridge: guid must be 16 bytes/);
   assert.throws(() => make({ cert: PEM }), /cert and key go together/);
   assert.throws(() => make({ ca: 'junk' }), /ca holds no PEM block/);
