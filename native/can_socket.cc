@@ -183,6 +183,7 @@ CanSocketWrap::CanSocketWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
     err = SetIntOpt(fd, SOL_SOCKET, SO_TIMESTAMPING,
                     SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_RAW_HARDWARE | SOF_TIMESTAMPING_RX_SOFTWARE |
                         SOF_TIMESTAMPING_SOFTWARE);
+    core_->hw_timestamps = err == 0;
   }
   if (err != 0) {
     ThrowErrno(env, err, "setsockopt", name);

@@ -87,8 +87,9 @@ struct SocketCore {
   napi_threadsafe_function tsfn = nullptr;  // valid while !closed
   bool wake_posted = false;      // a TSFN call is queued and not yet run
 
-  // Set once at open: CAN_RAW_FD_FRAMES (classic and FD frames; rx.h).
+  // Set once at open: CAN_RAW_FD_FRAMES (classic and FD frames) and SO_TIMESTAMPING (rx.h).
   bool fd_frames = false;
+  bool hw_timestamps = false;
 
   // Receive side.
   bool paused = false;           // EPOLLIN removed: JS has kMaxReadyBatches waiting

@@ -39,9 +39,9 @@ double Micros(const timespec& t) {
   return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_nsec / 1000);
 }
 
-// Classic sockets (kFd false) keep the receive loop they always had: 16-byte reads and no
-// FD flag handling per frame.
-template <bool kFd>
+// Classic sockets without hardware timestamps (kFd, kHw false) keep the receive loop they
+// always had: 16-byte reads, no FD flags and no SCM_TIMESTAMPING per frame.
+template <bool kFd, bool kHw>
 int ReadBatchLocked(SocketCore* core, RxBuffers* rx, std::vector<uint8_t>* records) {
   for (unsigned i = 0; i < kBatchFrames; i++) {
     rx->iov[i].iov_base = &rx->frames[i];
@@ -74,14 +74,14 @@ int ReadBatchLocked(SocketCore* core, RxBuffers* rx, std::vector<uint8_t>* recor
       if (c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(timespec))) {
         timespec tsp;
         std::memcpy(&tsp, CMSG_DATA(c), sizeof tsp);
-        if (!hw) {
+        if (!kHw || !hw) {
           ts = Micros(tsp);
           sub_us_ns = static_cast<uint16_t>(tsp.tv_nsec % 1000);
         }
       } else if (c->cmsg_type == SO_RXQ_OVFL && c->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
         std::memcpy(&drops, CMSG_DATA(c), sizeof drops);
         have_drops = true;
-      } else if (c->cmsg_type == SCM_TIMESTAMPING && c->cmsg_len >= CMSG_LEN(3 * sizeof(timespec))) {
+      } else if (kHw && c->cmsg_type == SCM_TIMESTAMPING && c->cmsg_len >= CMSG_LEN(3 * sizeof(timespec))) {
         // Only asked for with hardwareTimestamps. [0] software, [2] raw hardware: all zero
         // when the device gave none, and the SO_TIMESTAMPNS time stands.
         timespec t[3];
@@ -101,7 +101,7 @@ int ReadBatchLocked(SocketCore* core, RxBuffers* rx, std::vector<uint8_t>* recor
     uint8_t* rec = records->data() + base + count * kRecordSize;
     PutU32LE(rec + kRecordIdOffset, f.can_id);
     rec[kRecordLenOffset] = static_cast<uint8_t>(len);
-    uint8_t flags = hw ? kRecordFlagHwTimestamp : 0;
+    uint8_t flags = kHw && hw ? kRecordFlagHwTimestamp : 0;
     if (fd) {
       flags |= kRecordFlagFd;
       if (f.flags & CANFD_BRS) flags |= kRecordFlagBrs;
@@ -126,7 +126,10 @@ int ReadBatchLocked(SocketCore* core, RxBuffers* rx, std::vector<uint8_t>* recor
 }  // namespace
 
 int ReadOnceLocked(SocketCore* core, RxBuffers* rx, std::vector<uint8_t>* records) {
-  return core->fd_frames ? ReadBatchLocked<true>(core, rx, records) : ReadBatchLocked<false>(core, rx, records);
+  if (core->hw_timestamps) {
+    return core->fd_frames ? ReadBatchLocked<true, true>(core, rx, records) : ReadBatchLocked<false, true>(core, rx, records);
+  }
+  return core->fd_frames ? ReadBatchLocked<true, false>(core, rx, records) : ReadBatchLocked<false, false>(core, rx, records);
 }
 
 }  // namespace uvscpd
