@@ -112,6 +112,40 @@ void FinalizeTsfn(napi_env env, void* finalize_data, void* /*hint*/) {
   delete ctx;
 }
 
+// One send record (layout.h) to a kernel frame. Classic records fill a can_frame, the
+// path classic sends always had; FD-sized ones a canfd_frame. Lengths and flags were
+// checked in TypeScript (lib/can/fd.ts); here they are only kept in bounds (an FD frame on
+// a socket without CAN FD is refused by the kernel: EINVAL).
+void DecodeTxRecord(const uint8_t* p, can_frame* f) {
+  std::memset(f, 0, sizeof *f);
+  f->can_id = GetU32LE(p + kTxIdOffset);
+  const uint8_t len = std::min<uint8_t>(p[kTxLenOffset], CAN_MAX_DLEN);
+  f->can_dlc = len;  // can_dlc, not len: len exists only in Linux >= 5.11 headers
+  if (!(f->can_id & CAN_RTR_FLAG)) std::memcpy(f->data, p + kTxDataOffset, len);
+}
+
+void DecodeTxRecord(const uint8_t* p, canfd_frame* f) {
+  std::memset(f, 0, sizeof *f);
+  f->can_id = GetU32LE(p + kTxIdOffset);
+  const uint8_t flags = p[kTxFlagsOffset];
+  const bool fd = flags & kRecordFlagFd;
+  f->len = std::min<uint8_t>(p[kTxLenOffset], fd ? CANFD_MAX_DLEN : CAN_MAX_DLEN);
+  if (fd) {
+    f->flags = CANFD_FDF;
+    if (flags & kRecordFlagBrs) f->flags |= CANFD_BRS;
+    if (flags & kRecordFlagEsi) f->flags |= CANFD_ESI;
+  }
+  if (!(f->can_id & CAN_RTR_FLAG)) std::memcpy(f->data, p + kTxDataOffset, f->len);
+}
+
+template <typename Frame, size_t kRecordBytes>
+SendResult SendRecords(SocketCore* core, const uint8_t* records, uint32_t count, int32_t seq, const uint32_t* ends,
+                       uint32_t nends) {
+  std::vector<Frame> frames(count);
+  for (uint32_t i = 0; i < count; i++) DecodeTxRecord(records + static_cast<size_t>(i) * kRecordBytes, &frames[i]);
+  return SendFrames(core, frames.data(), count, seq, ends, nends);
+}
+
 int SetIntOpt(int fd, int level, int name, int value) {
   return setsockopt(fd, level, name, &value, sizeof value) == 0 ? 0 : errno;
 }
@@ -520,51 +554,14 @@ Napi::Value CanSocketWrap::Send(const Napi::CallbackInfo& info) {
     }
   }
   const uint32_t n = static_cast<uint32_t>(count);
-  SendResult r = fd_records ? SendFdRecords(buf.Data(), n, seq, ends, nends) : SendClassicRecords(buf.Data(), n, seq, ends, nends);
+  SendResult r = fd_records ? SendRecords<canfd_frame, kTxFdRecordSize>(core_.get(), buf.Data(), n, seq, ends, nends)
+                            : SendRecords<can_frame, kTxRecordSize>(core_.get(), buf.Data(), n, seq, ends, nends);
   if (r.sent == n) return Napi::Number::New(env, r.sent);
   Napi::Array out = Napi::Array::New(env, 3);
   out.Set(0u, Napi::Number::New(env, r.sent));
   out.Set(1u, Napi::Number::New(env, r.parked));
   out.Set(2u, Napi::Number::New(env, r.err));
   return out;
-}
-
-SendResult CanSocketWrap::SendClassicRecords(const uint8_t* p, uint32_t count, int32_t seq, const uint32_t* ends,
-                                             uint32_t nends) {
-  std::vector<can_frame> frames(count);
-  for (size_t i = 0; i < frames.size(); i++, p += kTxRecordSize) {
-    can_frame& f = frames[i];
-    std::memset(&f, 0, sizeof f);
-    f.can_id = GetU32LE(p + kTxIdOffset);
-    uint8_t len = p[kTxLenOffset];
-    if (len > CAN_MAX_DLEN) len = CAN_MAX_DLEN;
-    f.can_dlc = len;  // can_dlc, not len: len exists only in Linux >= 5.11 headers
-    if (!(f.can_id & CAN_RTR_FLAG)) std::memcpy(f.data, p + kTxDataOffset, len);
-  }
-  return SendFrames(core_.get(), frames.data(), count, seq, ends, nends);
-}
-
-// Lengths and flags were checked in TypeScript (lib/can/fd.ts); here they are only kept in
-// bounds. An FD frame on a socket without CAN FD is refused by the kernel (EINVAL).
-SendResult CanSocketWrap::SendFdRecords(const uint8_t* p, uint32_t count, int32_t seq, const uint32_t* ends,
-                                        uint32_t nends) {
-  std::vector<canfd_frame> frames(count);
-  for (size_t i = 0; i < frames.size(); i++, p += kTxFdRecordSize) {
-    canfd_frame& f = frames[i];
-    std::memset(&f, 0, sizeof f);
-    f.can_id = GetU32LE(p + kTxIdOffset);
-    const uint8_t flags = p[kTxFlagsOffset];
-    const bool fd = flags & kRecordFlagFd;
-    const size_t len = std::min<size_t>(p[kTxLenOffset], fd ? CANFD_MAX_DLEN : CAN_MAX_DLEN);
-    f.len = static_cast<uint8_t>(len);
-    if (fd) {
-      f.flags = CANFD_FDF;
-      if (flags & kRecordFlagBrs) f.flags |= CANFD_BRS;
-      if (flags & kRecordFlagEsi) f.flags |= CANFD_ESI;
-    }
-    if (!(f.can_id & CAN_RTR_FLAG)) std::memcpy(f.data, p + kTxDataOffset, len);
-  }
-  return SendFrames(core_.get(), frames.data(), count, seq, ends, nends);
 }
 
 // mtu() -> the interface's MTU now (SIOCGIFMTU): CAN_MTU (16) on a classic-only

@@ -7,7 +7,6 @@
 #include <unordered_set>
 
 #include "reactor.h"
-#include "tx.h"
 
 namespace uvscpd {
 
@@ -54,11 +53,6 @@ class CanSocketWrap : public Napi::ObjectWrap<CanSocketWrap> {
   Napi::Value Rebind(const Napi::CallbackInfo& info);
   Napi::Value SetReceiving(const Napi::CallbackInfo& info);
   Napi::Value Mtu(const Napi::CallbackInfo& info);
-
-  // Decode send records (layout.h) into kernel frames and send them (tx.h).
-  SendResult SendClassicRecords(const uint8_t* records, uint32_t count, int32_t seq, const uint32_t* ends,
-                                uint32_t nends);
-  SendResult SendFdRecords(const uint8_t* records, uint32_t count, int32_t seq, const uint32_t* ends, uint32_t nends);
 
   bool CheckOpen(Napi::Env env);
   int ApplyOptions(Napi::Env env, const Napi::Object& opts, int* granted);

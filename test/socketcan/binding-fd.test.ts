@@ -12,7 +12,11 @@ import { CAN_ERR_FLAG } from '../../lib/can/types.js';
 import type { CanError, CanFrame, CanSocketOptions } from '../../lib/can/types.js';
 import { candump, cansend, collectFrames, createVcan, delay, deleteVcan, framesWithin, modprobe, tc, withTimeout } from '../helpers/vcan.js';
 
-const TIMEOUT = { timeout: 30_000 };
+/** Under valgrind (scripts/asan.sh sets UVSCPD_TEST_SLOW) everything is ~30x slower. */
+const SLOW = process.env['UVSCPD_TEST_SLOW'] ? 10 : 1;
+const TIMEOUT = { timeout: 30_000 * SLOW };
+/** How long to wait for frames: cansend and candump are processes, slow to start in the guest. */
+const WAIT = 10_000 * SLOW;
 // UVSCPD_TEST_BURST_FRAMES makes the burst smaller (scripts/asan.sh does under valgrind).
 const BURST = Number(process.env['UVSCPD_TEST_BURST_FRAMES'] ?? 100_000);
 
@@ -48,16 +52,15 @@ describe('SocketCAN binding: CAN FD', () => {
   it('receives FD frames from cansend (## syntax) with their length and BRS/ESI; a classic socket gets only the classic frames', TIMEOUT, async () => {
     const fdRx = openSock({ fd: true });
     const classicRx = openSock();
-    const got = collectFrames(fdRx, 4);
     // The classic frame comes after the FD ones: if the classic socket got any FD frame,
     // that would be its first.
-    const classicFirst = collectFrames(classicRx, 1);
+    const both = Promise.all([collectFrames(fdRx, 4, WAIT), collectFrames(classicRx, 1, WAIT)]);
     const data64 = bytes(64);
     cansend(FD_IF, `123##1${data64.toString('hex')}`);
     cansend(FD_IF, '12345678##2112233445566778899aabbcc');
     cansend(FD_IF, '124#0102');
     cansend(FD_IF, '125##0');
-    const frames = await got;
+    const [frames, classicFirst] = await both;
     assert.deepEqual(
       frames.map((f) => [f.id, f.extended, f.fd, f.brs, f.esi, f.data.toString('hex')]),
       [
@@ -68,14 +71,14 @@ describe('SocketCAN binding: CAN FD', () => {
       ],
     );
     assert.deepEqual(
-      (await classicFirst).map((f) => [f.id, f.fd]),
+      classicFirst.map((f) => [f.id, f.fd]),
       [[0x124, false]],
     );
   });
 
   it('sends FD frames with BRS and ESI that candump shows as FD (## syntax)', TIMEOUT, async () => {
     const tx = openSock({ fd: true });
-    const dump = candump(FD_IF, 3);
+    const dump = candump(FD_IF, 3, WAIT);
     await dump.ready;
     await tx.sendMany([
       { id: 0x321, fd: true, brs: true, data: bytes(48, 1) },
@@ -111,8 +114,8 @@ describe('SocketCAN binding: CAN FD', () => {
       batches.push(b);
       for (let i = 0; i < b.count; i++) kinds.push(b.isFd(i));
     });
-    const got = collectFrames(rx, 40);
-    const classicGot = collectFrames(classicRx, 20);
+    const got = collectFrames(rx, 40, WAIT);
+    const classicGot = collectFrames(classicRx, 20, WAIT);
     await tx.sendMany(frames);
     const received = await got;
     received.forEach((f, i) => {
@@ -164,7 +167,7 @@ describe('SocketCAN binding: CAN FD', () => {
       assert.match(e.message, new RegExp(`ip link set ${CLASSIC_IF} mtu 72`));
       return true;
     });
-    const got = collectFrames(rx, 1);
+    const got = collectFrames(rx, 1, WAIT);
     await tx.send({ id: 6, data: bytes(8) });
     assert.deepEqual(
       (await got).map((f) => [f.id, f.fd]),
@@ -172,7 +175,7 @@ describe('SocketCAN binding: CAN FD', () => {
     );
   });
 
-  it('FD frames parked on a full kernel queue go out as FD, in order with classic ones', { timeout: 60_000 }, async () => {
+  it('FD frames parked on a full kernel queue go out as FD, in order with classic ones', { timeout: 60_000 * SLOW }, async () => {
     modprobe('sch_plug');
     const iface = createVcan(undefined, true, 72);
     // Plugged, room for two FD frames (72 bytes each): the rest is refused and parked.
@@ -180,15 +183,15 @@ describe('SocketCAN binding: CAN FD', () => {
     const tx = socketCanBus.open(iface, { fd: true });
     const rx = socketCanBus.open(iface, { fd: true });
     try {
-      const got = collectFrames(rx, 10, 30_000);
+      const got = collectFrames(rx, 10, 30_000 * SLOW);
       const sends: Promise<void>[] = [];
       for (let i = 0; i < 6; i++) sends.push(tx.send({ id: 0x400 + i, fd: true, esi: i === 3, data: bytes(32, i) }));
-      await delay(100);
+      await delay(100 * SLOW);
       for (let i = 6; i < 10; i++) sends.push(tx.send({ id: 0x400 + i, data: bytes(8, i) }));
-      await delay(100);
+      await delay(100 * SLOW);
       assert.ok(tx.getStats().txQueueDepth >= 4, `parked: ${JSON.stringify(tx.getStats())}`);
       tc('qdisc', 'change', 'dev', iface, 'root', 'plug', 'release_indefinite');
-      await withTimeout(Promise.all(sends), 20_000, 'parked sends');
+      await withTimeout(Promise.all(sends), 20_000 * SLOW, 'parked sends');
       const frames = await got;
       assert.deepEqual(
         frames.map((f) => [f.id, f.fd, f.esi, f.data.length]),
@@ -260,17 +263,17 @@ describe('SocketCAN binding: joined filters and timestamps', () => {
     const joined = openSock({ filters, joinFilters: true, errorMask: CAN_ERR_CRTL });
     const any = openSock({ filters, errorMask: CAN_ERR_CRTL });
     // 0x101 matches both filters and comes last: it must be the joined socket's first frame.
-    const joinedFirst = collectFrames(joined, 1);
-    const anyGot = collectFrames(any, 4);
+    const both = Promise.all([collectFrames(joined, 1, WAIT), collectFrames(any, 4, WAIT)]);
     for (const id of ['102', '201']) cansend(FD_IF, `${id}#00`);
     cansend(FD_IF, `${(CAN_ERR_FLAG | CAN_ERR_CRTL).toString(16)}#0004000000000000`);
     cansend(FD_IF, '101#00');
+    const [joinedFirst, anyGot] = await both;
     assert.deepEqual(
-      (await joinedFirst).map((f) => [f.id, f.error]),
+      joinedFirst.map((f) => [f.id, f.error]),
       [[0x101, false]],
     );
     assert.deepEqual(
-      (await anyGot).map((f) => [f.id, f.error]),
+      anyGot.map((f) => [f.id, f.error]),
       [
         [0x102, false],
         [0x201, false],
@@ -279,7 +282,7 @@ describe('SocketCAN binding: joined filters and timestamps', () => {
       ],
     );
     joined.setJoinFilters(false);
-    const again = collectFrames(joined, 1);
+    const again = collectFrames(joined, 1, WAIT);
     cansend(FD_IF, '201#00');
     assert.equal((await again)[0]!.id, 0x201);
   });
@@ -288,8 +291,8 @@ describe('SocketCAN binding: joined filters and timestamps', () => {
     const hw = openSock({ hardwareTimestamps: true, fd: true });
     const plain = openSock({ fd: true });
     const tx = openSock({ fd: true });
-    const a = collectFrames(hw, 2);
-    const b = collectFrames(plain, 2);
+    const a = collectFrames(hw, 2, WAIT);
+    const b = collectFrames(plain, 2, WAIT);
     const before = BigInt(Date.now()) * 1_000_000n;
     await tx.sendMany([
       { id: 1, data: bytes(1) },
