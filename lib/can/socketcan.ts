@@ -229,7 +229,7 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
       }
       throw err;
     }
-    if (this.#fd) this.#mtu = this.#native.mtu();
+    if (this.#fd) this.#readMtu();
   }
 
   get canFd(): boolean {
@@ -290,10 +290,8 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
   #checkFd(f: CanFrame): number {
     const problem = fdFrameProblem(f, this.#fd);
     if (problem !== undefined) throw fdError(problem.code, problem.message, this.interfaceName);
-    if (this.#mtu < CANFD_MTU) {
-      this.#mtu = this.#native.mtu(); // the interface may have been given MTU 72 since
-      if (this.#mtu < CANFD_MTU) throw fdError('ERR_CAN_FD_MTU', fdMtuMessage(this.interfaceName, this.#mtu), this.interfaceName);
-    }
+    // Re-read: the interface may have been given MTU 72 since.
+    if (this.#mtu < CANFD_MTU && this.#readMtu() < CANFD_MTU) throw this.#mtuError();
     return RECORD_FLAG_FD | (f.brs === true ? RECORD_FLAG_BRS : 0) | (f.esi === true ? RECORD_FLAG_ESI : 0);
   }
 
@@ -302,11 +300,22 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
    * interface's MTU was made classic after the check in sendMany: say so.
    */
   #sendError(errno: number, fdRecords: boolean): CanError {
-    if (fdRecords && errno === EINVAL) {
-      this.#mtu = this.#native.mtu();
-      if (this.#mtu < CANFD_MTU) return fdError('ERR_CAN_FD_MTU', fdMtuMessage(this.interfaceName, this.#mtu), this.interfaceName);
-    }
+    if (fdRecords && errno === EINVAL && this.#readMtu() < CANFD_MTU) return this.#mtuError();
     return canError(errno, 'send', this.interfaceName);
+  }
+
+  /**
+   * Reads the interface's MTU into #mtu and returns it. One that cannot be read (the
+   * interface is gone) counts as FD-capable: the send then fails with the kernel's error.
+   */
+  #readMtu(): number {
+    const mtu = this.#native.mtu();
+    this.#mtu = mtu < 0 ? CANFD_MTU : mtu;
+    return this.#mtu;
+  }
+
+  #mtuError(): CanError {
+    return fdError('ERR_CAN_FD_MTU', fdMtuMessage(this.interfaceName, this.#mtu), this.interfaceName);
   }
 
   #flush(): void {
@@ -560,6 +569,7 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
     const queued = this.#queue;
     this.#queue = [];
     this.#queuedFrames = 0;
+    this.#queuedFd = false;
     for (const r of queued) this.#fail(r, canError(ECANCELED, 'send', this.interfaceName));
     process.nextTick(() => this.emit('close'));
   }
