@@ -2,6 +2,7 @@
 // lengths an FD frame may have, and whether a frame to send is possible on a socket.
 // Pure: no I/O. Lengths are refused, never padded: the receiver would see other bytes.
 
+import { RECORD_FLAG_BRS, RECORD_FLAG_ESI, RECORD_FLAG_FD } from './record.js';
 import type { CanFdErrorCode, CanFrame } from './types.js';
 
 /** Largest payload of a CAN FD frame. */
@@ -51,6 +52,12 @@ export function fdFrameProblem(frame: CanFrame, socketFd: boolean): FdFrameProbl
     };
   }
   return undefined;
+}
+
+/** The record flags of a frame: RECORD_FLAG_FD, with BRS and ESI as asked, or 0 for a classic frame. */
+export function fdRecordFlags(frame: CanFrame): number {
+  if (frame.fd !== true) return 0;
+  return RECORD_FLAG_FD | (frame.brs === true ? RECORD_FLAG_BRS : 0) | (frame.esi === true ? RECORD_FLAG_ESI : 0);
 }
 
 /** The message of ERR_CAN_FD_MTU: the interface carries classic frames only. */

@@ -14,21 +14,8 @@ import type { CanBusState } from './bus-state.js';
 import type { NativeCanSocket, NativeSocketOptions, NativeSocketStats } from './native.js';
 import { addonInfo, errnoCode, errnoError, loadAddon } from './native.js';
 import { ListenerErrors } from './listener-errors.js';
-import { CANFD_MTU, fdFrameProblem, fdMtuMessage } from './fd.js';
-import {
-  FrameBatch,
-  RECORD_FLAG_BRS,
-  RECORD_FLAG_ESI,
-  RECORD_FLAG_FD,
-  RECORD_SIZE,
-  TX_DATA_OFFSET,
-  TX_FD_RECORD_SIZE,
-  TX_FLAGS_OFFSET,
-  TX_ID_OFFSET,
-  TX_LEN_OFFSET,
-  TX_RECORD_SIZE,
-  frameToRawId,
-} from './record.js';
+import { CANFD_MTU, fdFrameProblem, fdMtuMessage, fdRecordFlags } from './fd.js';
+import { FrameBatch, RECORD_SIZE, TX_DATA_OFFSET, TX_FD_RECORD_SIZE, TX_FLAGS_OFFSET, TX_ID_OFFSET, TX_LEN_OFFSET, TX_RECORD_SIZE, frameToRawId } from './record.js';
 import type {
   CanBus,
   CanError,
@@ -292,7 +279,7 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
     if (problem !== undefined) throw fdError(problem.code, problem.message, this.interfaceName);
     // Re-read: the interface may have been given MTU 72 since.
     if (this.#mtu < CANFD_MTU && this.#readMtu() < CANFD_MTU) throw this.#mtuError();
-    return RECORD_FLAG_FD | (f.brs === true ? RECORD_FLAG_BRS : 0) | (f.esi === true ? RECORD_FLAG_ESI : 0);
+    return fdRecordFlags(f);
   }
 
   /**

@@ -25,18 +25,8 @@ import { EventEmitter } from 'node:events';
 import { BusStateTracker, trackBatch } from './bus-state.js';
 import type { CanBusState } from './bus-state.js';
 import { ListenerErrors } from './listener-errors.js';
-import { CANFD_MTU, CAN_MTU, fdFrameProblem, fdMtuMessage } from './fd.js';
-import {
-  FrameBatch,
-  RECORD_FLAG_BRS,
-  RECORD_FLAG_ESI,
-  RECORD_FLAG_FD,
-  RECORD_FLAG_LOCAL,
-  RECORD_FLAG_OWN,
-  RECORD_SIZE,
-  encodeRecord,
-  frameToRawId,
-} from './record.js';
+import { CANFD_MTU, CAN_MTU, fdFrameProblem, fdMtuMessage, fdRecordFlags } from './fd.js';
+import { FrameBatch, RECORD_FLAG_LOCAL, RECORD_FLAG_OWN, RECORD_SIZE, encodeRecord, frameToRawId } from './record.js';
 import type {
   CanBus,
   CanError,
@@ -102,11 +92,6 @@ function filterPasses(filters: readonly CanFilter[] | null, rawId: number, join:
   return join && filters.length > 0;
 }
 
-/** The record flags of a frame to send or inject: RECORD_FLAG_FD|BRS|ESI, or 0. */
-function fdRecordFlags(frame: CanFrame): number {
-  if (frame.fd !== true) return 0;
-  return RECORD_FLAG_FD | (frame.brs === true ? RECORD_FLAG_BRS : 0) | (frame.esi === true ? RECORD_FLAG_ESI : 0);
-}
 
 export class VirtualCanBus implements CanBus {
   private readonly interfaces = new Map<string, VirtualInterface>();
