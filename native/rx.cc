@@ -26,17 +26,18 @@ void PutF64LE(uint8_t* p, double d) {
   for (int i = 0; i < 8; i++) p[i] = static_cast<uint8_t>(v >> (8 * i));
 }
 
-double NowMicros() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec / 1000);
-}
-
 static_assert(kCanMtu == CAN_MTU && kCanFdMtu == CANFD_MTU && kCanFdMaxDlen == CANFD_MAX_DLEN,
               "layout.h's CAN sizes differ from linux/can.h");
 
+// Whole microseconds since the epoch (the record's timestamp; the rest goes to sub_us_ns).
 double Micros(const timespec& t) {
   return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_nsec / 1000);
+}
+
+double NowMicros() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return Micros(ts);
 }
 
 // Classic sockets without hardware timestamps (kFd, kHw false) keep the receive loop they
