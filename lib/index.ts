@@ -31,7 +31,19 @@ export { SocketCanBus, SocketCanSocket, socketCanBus, addonInfo } from './can/so
 export type { AddonInfo } from './can/socketcan.js';
 export { VirtualCanBus, VirtualCanSocket } from './can/virtual-bus.js';
 export type { VirtualCanBusOptions } from './can/virtual-bus.js';
-export { FrameBatch, RECORD_SIZE, decodeRecord, encodeRecord } from './can/record.js';
+export {
+  FrameBatch,
+  RECORD_SIZE,
+  RECORD_FLAG_FD,
+  RECORD_FLAG_BRS,
+  RECORD_FLAG_ESI,
+  RECORD_FLAG_LOCAL,
+  RECORD_FLAG_OWN,
+  RECORD_FLAG_HW_TIMESTAMP,
+  decodeRecord,
+  encodeRecord,
+} from './can/record.js';
+export { CANFD_MAX_DLEN, CAN_MTU, CANFD_MTU, CANFD_LENGTHS, isFdLength } from './can/fd.js';
 export * from './can/types.js';
 export * from './can/error-frame.js';
 export { BusStateTracker, CAN_BUS_STATES, busStateFromCounters, reportedBusState } from './can/bus-state.js';

@@ -3,12 +3,14 @@
 
 #include <errno.h>
 #include <linux/can/raw.h>
+#include <linux/net_tstamp.h>
 #include <linux/sock_diag.h>
 #include <net/if.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -110,6 +112,40 @@ void FinalizeTsfn(napi_env env, void* finalize_data, void* /*hint*/) {
   delete ctx;
 }
 
+// One send record (layout.h) to a kernel frame. Classic records fill a can_frame, the
+// path classic sends always had; FD-sized ones a canfd_frame. Lengths and flags were
+// checked in TypeScript (lib/can/fd.ts); here they are only kept in bounds (an FD frame on
+// a socket without CAN FD is refused by the kernel: EINVAL).
+void DecodeTxRecord(const uint8_t* p, can_frame* f) {
+  std::memset(f, 0, sizeof *f);
+  f->can_id = GetU32LE(p + kTxIdOffset);
+  const uint8_t len = std::min<uint8_t>(p[kTxLenOffset], CAN_MAX_DLEN);
+  f->can_dlc = len;  // can_dlc, not len: len exists only in Linux >= 5.11 headers
+  if (!(f->can_id & CAN_RTR_FLAG)) std::memcpy(f->data, p + kTxDataOffset, len);
+}
+
+void DecodeTxRecord(const uint8_t* p, canfd_frame* f) {
+  std::memset(f, 0, sizeof *f);
+  f->can_id = GetU32LE(p + kTxIdOffset);
+  const uint8_t flags = p[kTxFlagsOffset];
+  const bool fd = flags & kRecordFlagFd;
+  f->len = std::min<uint8_t>(p[kTxLenOffset], fd ? CANFD_MAX_DLEN : CAN_MAX_DLEN);
+  if (fd) {
+    f->flags = CANFD_FDF;
+    if (flags & kRecordFlagBrs) f->flags |= CANFD_BRS;
+    if (flags & kRecordFlagEsi) f->flags |= CANFD_ESI;
+  }
+  if (!(f->can_id & CAN_RTR_FLAG)) std::memcpy(f->data, p + kTxDataOffset, f->len);
+}
+
+template <typename Frame, size_t kRecordBytes>
+SendResult SendRecords(SocketCore* core, const uint8_t* records, uint32_t count, int32_t seq, const uint32_t* ends,
+                       uint32_t nends) {
+  std::vector<Frame> frames(count);
+  for (uint32_t i = 0; i < count; i++) DecodeTxRecord(records + static_cast<size_t>(i) * kRecordBytes, &frames[i]);
+  return SendFrames(core, frames.data(), count, seq, ends, nends);
+}
+
 int SetIntOpt(int fd, int level, int name, int value) {
   return setsockopt(fd, level, name, &value, sizeof value) == 0 ? 0 : errno;
 }
@@ -128,6 +164,7 @@ Napi::Function CanSocketWrap::Init(Napi::Env env) {
                          InstanceMethod<&CanSocketWrap::Fd>("fd"),
                          InstanceMethod<&CanSocketWrap::Rebind>("rebind"),
                          InstanceMethod<&CanSocketWrap::SetReceiving>("setReceiving"),
+                         InstanceMethod<&CanSocketWrap::Mtu>("mtu"),
                      });
 }
 
@@ -168,6 +205,20 @@ CanSocketWrap::CanSocketWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   // with id and data tells frames apart (lib/server/origins.ts).
   int err = SetIntOpt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
   if (err == 0) err = SetIntOpt(fd, SOL_SOCKET, SO_RXQ_OVFL, 1);
+  // CAN FD and hardware timestamps are chosen once, at open (the receive path of a
+  // socket depends on them, rx.h).
+  if (err == 0 && opts.Get("fd").ToBoolean().Value()) {
+    err = SetIntOpt(fd, SOL_CAN_RAW, CAN_RAW_FD_FRAMES, 1);
+    core_->fd_frames = err == 0;
+  }
+  if (err == 0 && opts.Get("hardwareTimestamps").ToBoolean().Value()) {
+    // The device's time when it has one (RAW_HARDWARE), with the software time beside it;
+    // without a hardware time the SO_TIMESTAMPNS time stands (rx.cc).
+    err = SetIntOpt(fd, SOL_SOCKET, SO_TIMESTAMPING,
+                    SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_RAW_HARDWARE | SOF_TIMESTAMPING_RX_SOFTWARE |
+                        SOF_TIMESTAMPING_SOFTWARE);
+    core_->hw_timestamps = err == 0;
+  }
   if (err != 0) {
     ThrowErrno(env, err, "setsockopt", name);
     return;
@@ -402,6 +453,7 @@ int CanSocketWrap::ApplyOptions(Napi::Env env, const Napi::Object& opts, int* gr
   Napi::Value loopback = opts.Get("loopback");
   Napi::Value own = opts.Get("receiveOwnMessages");
   Napi::Value tx_limit = opts.Get("txQueueLimit");
+  Napi::Value join = opts.Get("joinFilters");
 
   std::lock_guard<std::mutex> lock(core_->mu);
   const int fd = core_->fd.get();
@@ -426,6 +478,9 @@ int CanSocketWrap::ApplyOptions(Napi::Env env, const Napi::Object& opts, int* gr
     return fail(err, "setsockopt");
   }
   if (own.IsBoolean() && (err = SetIntOpt(fd, SOL_CAN_RAW, CAN_RAW_RECV_OWN_MSGS, own.As<Napi::Boolean>() ? 1 : 0)) != 0) {
+    return fail(err, "setsockopt");
+  }
+  if (join.IsBoolean() && (err = SetIntOpt(fd, SOL_CAN_RAW, CAN_RAW_JOIN_FILTERS, join.As<Napi::Boolean>() ? 1 : 0)) != 0) {
     return fail(err, "setsockopt");
   }
   if (rcvbuf >= 0) {
@@ -461,9 +516,10 @@ Napi::Value CanSocketWrap::Configure(const Napi::CallbackInfo& info) {
   return granted >= 0 ? Napi::Number::New(env, granted) : env.Undefined();
 }
 
-// send(frames: Buffer, count: number, firstSeq: number, ends?: Uint32Array)
+// send(frames: Buffer, count: number, firstSeq: number, ends?: Uint32Array, fdRecords?: boolean)
 //   -> count (all taken) | [sent, parked, errno]
 // `ends`: exclusive end index of each request in `frames`, increasing (see tx.h).
+// `fdRecords`: the records are kTxFdRecordSize bytes with FD flags (layout.h).
 Napi::Value CanSocketWrap::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckOpen(env)) return env.Undefined();
@@ -474,7 +530,9 @@ Napi::Value CanSocketWrap::Send(const Napi::CallbackInfo& info) {
   Napi::Buffer<uint8_t> buf = info[0].As<Napi::Buffer<uint8_t>>();
   int64_t count = info[1].As<Napi::Number>().Int64Value();
   int32_t seq = info[2].As<Napi::Number>().Int32Value();
-  if (count < 0 || static_cast<uint64_t>(count) * kTxRecordSize > buf.Length()) {
+  const bool fd_records = info.Length() > 4 && info[4].ToBoolean().Value();
+  const size_t record_size = fd_records ? kTxFdRecordSize : kTxRecordSize;
+  if (count < 0 || static_cast<uint64_t>(count) * record_size > buf.Length()) {
     Napi::RangeError::New(env, "send: count exceeds the buffer").ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -495,24 +553,28 @@ Napi::Value CanSocketWrap::Send(const Napi::CallbackInfo& info) {
       }
     }
   }
-  std::vector<can_frame> frames(static_cast<size_t>(count));
-  const uint8_t* p = buf.Data();
-  for (size_t i = 0; i < frames.size(); i++, p += kTxRecordSize) {
-    can_frame& f = frames[i];
-    std::memset(&f, 0, sizeof f);
-    f.can_id = GetU32LE(p + kTxIdOffset);
-    uint8_t len = p[kTxLenOffset];
-    if (len > CAN_MAX_DLEN) len = CAN_MAX_DLEN;
-    f.can_dlc = len;  // can_dlc, not len: len exists only in Linux >= 5.11 headers
-    if (!(f.can_id & CAN_RTR_FLAG)) std::memcpy(f.data, p + kTxDataOffset, len);
-  }
-  SendResult r = SendFrames(core_.get(), frames.data(), static_cast<uint32_t>(frames.size()), seq, ends, nends);
-  if (r.sent == frames.size()) return Napi::Number::New(env, r.sent);
+  const uint32_t n = static_cast<uint32_t>(count);
+  SendResult r = fd_records ? SendRecords<canfd_frame, kTxFdRecordSize>(core_.get(), buf.Data(), n, seq, ends, nends)
+                            : SendRecords<can_frame, kTxRecordSize>(core_.get(), buf.Data(), n, seq, ends, nends);
+  if (r.sent == n) return Napi::Number::New(env, r.sent);
   Napi::Array out = Napi::Array::New(env, 3);
   out.Set(0u, Napi::Number::New(env, r.sent));
   out.Set(1u, Napi::Number::New(env, r.parked));
   out.Set(2u, Napi::Number::New(env, r.err));
   return out;
+}
+
+// mtu() -> the interface's MTU now (SIOCGIFMTU): CAN_MTU (16) on a classic-only
+// interface, CANFD_MTU (72) on one that carries CAN FD; -errno when it cannot be read.
+Napi::Value CanSocketWrap::Mtu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!core_) return Napi::Number::New(env, -EBADF);
+  std::lock_guard<std::mutex> lock(core_->mu);
+  if (!core_->fd) return Napi::Number::New(env, -EBADF);
+  ifreq ifr{};
+  std::memcpy(ifr.ifr_name, core_->ifname.data(), std::min(core_->ifname.size(), sizeof ifr.ifr_name - 1));
+  if (ioctl(core_->fd.get(), SIOCGIFMTU, &ifr) != 0) return Napi::Number::New(env, -errno);
+  return Napi::Number::New(env, ifr.ifr_mtu);
 }
 
 // close() -> Int32Array of (seq, errno) outcomes not yet delivered | undefined

@@ -52,6 +52,7 @@ class CanSocketWrap : public Napi::ObjectWrap<CanSocketWrap> {
   Napi::Value Fd(const Napi::CallbackInfo& info);
   Napi::Value Rebind(const Napi::CallbackInfo& info);
   Napi::Value SetReceiving(const Napi::CallbackInfo& info);
+  Napi::Value Mtu(const Napi::CallbackInfo& info);
 
   bool CheckOpen(Napi::Env env);
   int ApplyOptions(Napi::Env env, const Napi::Object& opts, int* granted);

@@ -402,7 +402,7 @@ void Reactor::FlushSocket(const std::shared_ptr<SocketCore>& core) {
   bool progressed = false;
   while (!core->txq.empty()) {
     int err = 0;
-    const uint32_t sent = SendLoopLocked(
+    const uint32_t sent = SendLoopLocked<canfd_frame>(
         core.get(), static_cast<uint32_t>(std::min<size_t>(core->txq.size(), UINT32_MAX)),
         [](const void* src, uint32_t k) { return &(*static_cast<const std::deque<TxItem>*>(src))[k].frame; },
         &core->txq, &err);

@@ -30,6 +30,10 @@
 #include "layout.h"
 #include "unique_fd.h"
 
+#ifndef CANFD_FDF
+#define CANFD_FDF 0x04  // linux/can.h since 6.0; marks a canfd_frame as FD (tx.h)
+#endif
+
 namespace uvscpd {
 
 struct RxBuffers;
@@ -53,8 +57,9 @@ constexpr unsigned kBatchesPerWakeup = 4;
 // in a row that found one frame with JS done with the previous ones: the bus is quiet.
 constexpr unsigned kQuietReadsForDirect = 8;
 
+// A parked frame: classic and FD alike, told apart by CANFD_FDF in frame.flags (tx.h).
 struct TxItem {
-  can_frame frame;
+  canfd_frame frame;
   int32_t seq;
 };
 
@@ -81,6 +86,10 @@ struct SocketCore {
   uint32_t epoll_mask = 0;       // events currently registered
   napi_threadsafe_function tsfn = nullptr;  // valid while !closed
   bool wake_posted = false;      // a TSFN call is queued and not yet run
+
+  // Set once at open: CAN_RAW_FD_FRAMES (classic and FD frames) and SO_TIMESTAMPING (rx.h).
+  bool fd_frames = false;
+  bool hw_timestamps = false;
 
   // Receive side.
   bool paused = false;           // EPOLLIN removed: JS has kMaxReadyBatches waiting

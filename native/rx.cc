@@ -2,6 +2,7 @@
 #include "rx.h"
 
 #include <errno.h>
+#include <linux/net_tstamp.h>
 #include <time.h>
 
 #include <algorithm>
@@ -25,18 +26,27 @@ void PutF64LE(uint8_t* p, double d) {
   for (int i = 0; i < 8; i++) p[i] = static_cast<uint8_t>(v >> (8 * i));
 }
 
+static_assert(kCanMtu == CAN_MTU && kCanFdMtu == CANFD_MTU && kCanFdMaxDlen == CANFD_MAX_DLEN,
+              "layout.h's CAN sizes differ from linux/can.h");
+
+// Whole microseconds since the epoch (the record's timestamp; the rest goes to sub_us_ns).
+double Micros(const timespec& t) {
+  return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_nsec / 1000);
+}
+
 double NowMicros() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec / 1000);
+  return Micros(ts);
 }
 
-}  // namespace
-
-int ReadOnceLocked(SocketCore* core, RxBuffers* rx, std::vector<uint8_t>* records) {
+// Classic sockets without hardware timestamps (kFd, kHw false) keep the receive loop they
+// always had: 16-byte reads, no FD flags and no SCM_TIMESTAMPING per frame.
+template <bool kFd, bool kHw>
+int ReadBatchLocked(SocketCore* core, RxBuffers* rx, std::vector<uint8_t>* records) {
   for (unsigned i = 0; i < kBatchFrames; i++) {
     rx->iov[i].iov_base = &rx->frames[i];
-    rx->iov[i].iov_len = sizeof(rx->frames[i]);
+    rx->iov[i].iov_len = kFd ? CANFD_MTU : CAN_MTU;
     std::memset(&rx->msgs[i].msg_hdr, 0, sizeof(rx->msgs[i].msg_hdr));
     rx->msgs[i].msg_hdr.msg_iov = &rx->iov[i];
     rx->msgs[i].msg_hdr.msg_iovlen = 1;
@@ -59,27 +69,40 @@ int ReadOnceLocked(SocketCore* core, RxBuffers* rx, std::vector<uint8_t>* record
     uint16_t sub_us_ns = 0;  // the nanoseconds below ts (SO_TIMESTAMPNS), 0..999
     uint32_t drops = 0;
     bool have_drops = false;
+    bool hw = false;
     for (cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&m.msg_hdr), c)) {
       if (c->cmsg_level != SOL_SOCKET) continue;
       if (c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(timespec))) {
         timespec tsp;
         std::memcpy(&tsp, CMSG_DATA(c), sizeof tsp);
-        ts = static_cast<double>(tsp.tv_sec) * 1e6 + static_cast<double>(tsp.tv_nsec / 1000);
-        sub_us_ns = static_cast<uint16_t>(tsp.tv_nsec % 1000);
+        if (!kHw || !hw) {
+          ts = Micros(tsp);
+          sub_us_ns = static_cast<uint16_t>(tsp.tv_nsec % 1000);
+        }
       } else if (c->cmsg_type == SO_RXQ_OVFL && c->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
         std::memcpy(&drops, CMSG_DATA(c), sizeof drops);
         have_drops = true;
+      } else if (kHw && c->cmsg_type == SCM_TIMESTAMPING && c->cmsg_len >= CMSG_LEN(3 * sizeof(timespec))) {
+        // Only asked for with hardwareTimestamps. [0] software, [2] raw hardware: all zero
+        // when the device gave none, and the SO_TIMESTAMPNS time stands.
+        timespec t[3];
+        std::memcpy(t, CMSG_DATA(c), sizeof t);
+        if (t[2].tv_sec != 0 || t[2].tv_nsec != 0) {
+          hw = true;
+          ts = Micros(t[2]);
+          sub_us_ns = static_cast<uint16_t>(t[2].tv_nsec % 1000);
+        }
       }
     }
     if (ts < 0) ts = NowMicros();
     if (have_drops && drops > core->stats.kernel_drops) core->stats.kernel_drops = drops;
-    const bool fd = m.msg_len == CANFD_MTU;
+    const bool fd = kFd && m.msg_len == CANFD_MTU;
     size_t len = std::min<size_t>(f.len, fd ? CANFD_MAX_DLEN : CAN_MAX_DLEN);
     len = std::min(len, kRecordDataCapacity);
     uint8_t* rec = records->data() + base + count * kRecordSize;
     PutU32LE(rec + kRecordIdOffset, f.can_id);
     rec[kRecordLenOffset] = static_cast<uint8_t>(len);
-    uint8_t flags = 0;
+    uint8_t flags = kHw && hw ? kRecordFlagHwTimestamp : 0;
     if (fd) {
       flags |= kRecordFlagFd;
       if (f.flags & CANFD_BRS) flags |= kRecordFlagBrs;
@@ -99,6 +122,15 @@ int ReadOnceLocked(SocketCore* core, RxBuffers* rx, std::vector<uint8_t>* record
   }
   records->resize(base + count * kRecordSize);
   return n;
+}
+
+}  // namespace
+
+int ReadOnceLocked(SocketCore* core, RxBuffers* rx, std::vector<uint8_t>* records) {
+  if (core->hw_timestamps) {
+    return core->fd_frames ? ReadBatchLocked<true, true>(core, rx, records) : ReadBatchLocked<false, true>(core, rx, records);
+  }
+  return core->fd_frames ? ReadBatchLocked<true, false>(core, rx, records) : ReadBatchLocked<false, false>(core, rx, records);
 }
 
 }  // namespace uvscpd

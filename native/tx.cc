@@ -11,6 +11,26 @@
 
 namespace uvscpd {
 
+namespace {
+
+size_t WireSize(const can_frame&) { return CAN_MTU; }
+size_t WireSize(const canfd_frame& f) { return (f.flags & CANFD_FDF) ? CANFD_MTU : CAN_MTU; }
+
+uint8_t PayloadLen(const can_frame& f) { return f.can_dlc; }
+uint8_t PayloadLen(const canfd_frame& f) { return f.len; }
+
+canfd_frame ToParked(const canfd_frame& f) { return f; }
+canfd_frame ToParked(const can_frame& f) {
+  canfd_frame p;
+  std::memset(&p, 0, sizeof p);
+  p.can_id = f.can_id;
+  p.len = f.can_dlc;
+  std::memcpy(p.data, f.data, CAN_MAX_DLEN);
+  return p;
+}
+
+}  // namespace
+
 int RebindLocked(SocketCore* core) {
   unsigned idx = if_nametoindex(core->ifname.c_str());
   if (idx == 0) return errno == ENXIO ? ENODEV : errno;
@@ -29,7 +49,8 @@ int RebindLocked(SocketCore* core) {
   return 0;
 }
 
-uint32_t SendLoopLocked(SocketCore* core, uint32_t count, FrameAt frame_at, const void* src, int* err) {
+template <typename Frame>
+uint32_t SendLoopLocked(SocketCore* core, uint32_t count, FrameAt<Frame> frame_at, const void* src, int* err) {
   mmsghdr msgs[kBatchFrames];
   iovec iov[kBatchFrames];
   uint32_t i = 0;
@@ -37,8 +58,9 @@ uint32_t SendLoopLocked(SocketCore* core, uint32_t count, FrameAt frame_at, cons
   while (i < count) {
     const unsigned k = std::min<uint32_t>(count - i, kBatchFrames);
     for (unsigned j = 0; j < k; j++) {
-      iov[j].iov_base = const_cast<can_frame*>(frame_at(src, i + j));
-      iov[j].iov_len = sizeof(can_frame);
+      const Frame* f = frame_at(src, i + j);
+      iov[j].iov_base = const_cast<Frame*>(f);
+      iov[j].iov_len = WireSize(*f);
       std::memset(&msgs[j], 0, sizeof msgs[j]);
       msgs[j].msg_hdr.msg_iov = &iov[j];
       msgs[j].msg_hdr.msg_iovlen = 1;
@@ -48,7 +70,7 @@ uint32_t SendLoopLocked(SocketCore* core, uint32_t count, FrameAt frame_at, cons
       core->down_reported = false;  // frames flow: the interface is up
       for (int j = 0; j < r; j++) {
         core->stats.tx_frames++;
-        core->stats.tx_bytes += frame_at(src, i + static_cast<uint32_t>(j))->can_dlc;
+        core->stats.tx_bytes += PayloadLen(*frame_at(src, i + static_cast<uint32_t>(j)));
       }
       i += static_cast<uint32_t>(r);
       continue;
@@ -61,8 +83,9 @@ uint32_t SendLoopLocked(SocketCore* core, uint32_t count, FrameAt frame_at, cons
   return i;
 }
 
-SendResult SendFrames(SocketCore* core, const can_frame* frames, uint32_t count, int32_t first_seq,
-                      const uint32_t* ends, uint32_t nends) {
+template <typename Frame>
+SendResult SendFrames(SocketCore* core, const Frame* frames, uint32_t count, int32_t first_seq, const uint32_t* ends,
+                      uint32_t nends) {
   SendResult res;
   std::lock_guard<std::mutex> clock(core->mu);
   if (core->closed) {
@@ -80,8 +103,8 @@ SendResult SendFrames(SocketCore* core, const can_frame* frames, uint32_t count,
   uint32_t i = 0;
   if (core->txq.empty()) {
     int err = 0;
-    i = SendLoopLocked(
-        core, count, [](const void* src, uint32_t k) { return static_cast<const can_frame*>(src) + k; }, frames, &err);
+    i = SendLoopLocked<Frame>(
+        core, count, [](const void* src, uint32_t k) { return static_cast<const Frame*>(src) + k; }, frames, &err);
     res.sent = i;
     if (err == 0) return res;
     if (err != EAGAIN && err != ENOBUFS) {
@@ -99,7 +122,7 @@ SendResult SendFrames(SocketCore* core, const can_frame* frames, uint32_t count,
     const uint32_t end = u < nends ? std::min(ends[u], count) : count;
     if (core->txq.size() + (end - i) > core->tx_limit) break;
     for (; i < end; i++) {
-      core->txq.push_back(TxItem{frames[i], static_cast<int32_t>(static_cast<uint32_t>(first_seq) + i)});
+      core->txq.push_back(TxItem{ToParked(frames[i]), static_cast<int32_t>(static_cast<uint32_t>(first_seq) + i)});
       res.parked++;
     }
   }
@@ -110,5 +133,10 @@ SendResult SendFrames(SocketCore* core, const can_frame* frames, uint32_t count,
   core->UpdateEpollLocked();  // arms EPOLLOUT (unless the reactor is in ENOBUFS backoff)
   return res;
 }
+
+template SendResult SendFrames<can_frame>(SocketCore*, const can_frame*, uint32_t, int32_t, const uint32_t*, uint32_t);
+template SendResult SendFrames<canfd_frame>(SocketCore*, const canfd_frame*, uint32_t, int32_t, const uint32_t*,
+                                            uint32_t);
+template uint32_t SendLoopLocked<canfd_frame>(SocketCore*, uint32_t, FrameAt<canfd_frame>, const void*, int*);
 
 }  // namespace uvscpd

@@ -25,16 +25,22 @@ struct SendResult {
 // request: the unsent part of a request is parked entirely or not at all, in order, until
 // one does not fit in txQueueLimit; that one and the rest fail with ENOBUFS. So a caller
 // retrying a refused request never duplicates frames that were parked.
-SendResult SendFrames(SocketCore* core, const can_frame* frames, uint32_t count, int32_t first_seq,
-                      const uint32_t* ends, uint32_t nends);
+// Frame is can_frame (a send of classic frames only: the path classic sockets always had)
+// or canfd_frame (a send with FD frames: those carry CANFD_FDF in flags and go out as
+// CANFD_MTU bytes, the others as CAN_MTU). Parked frames are held as canfd_frame.
+template <typename Frame>
+SendResult SendFrames(SocketCore* core, const Frame* frames, uint32_t count, int32_t first_seq, const uint32_t* ends,
+                      uint32_t nends);
 
 // The one sendmmsg loop (the JS-thread send and the reactor's flush of parked frames):
 // sends frame_at(src, 0..count-1), kBatchFrames per call, until all are taken or a call
 // fails; EINTR is retried. Counts what was sent in core->stats (caller holds mu). Returns
 // the number of frames taken; *err is 0 when all were, else the errno that stopped the
 // loop (EWOULDBLOCK reported as EAGAIN, ENXIO as ENODEV).
-using FrameAt = const can_frame* (*)(const void* src, uint32_t index);
-uint32_t SendLoopLocked(SocketCore* core, uint32_t count, FrameAt frame_at, const void* src, int* err);
+template <typename Frame>
+using FrameAt = const Frame* (*)(const void* src, uint32_t index);
+template <typename Frame>
+uint32_t SendLoopLocked(SocketCore* core, uint32_t count, FrameAt<Frame> frame_at, const void* src, int* err);
 
 // Re-binds a socket the kernel unbound after its interface was removed (caller holds mu).
 int RebindLocked(SocketCore* core);

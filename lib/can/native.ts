@@ -13,6 +13,7 @@ import {
   RECORD_FLAG_BRS,
   RECORD_FLAG_ESI,
   RECORD_FLAG_FD,
+  RECORD_FLAG_HW_TIMESTAMP,
   RECORD_FLAG_LOCAL,
   RECORD_FLAG_OWN,
   RECORD_ID_OFFSET,
@@ -21,10 +22,13 @@ import {
   RECORD_SUB_MICRO_NS_OFFSET,
   RECORD_TIMESTAMP_OFFSET,
   TX_DATA_OFFSET,
+  TX_FD_RECORD_SIZE,
+  TX_FLAGS_OFFSET,
   TX_ID_OFFSET,
   TX_LEN_OFFSET,
   TX_RECORD_SIZE,
 } from './record.js';
+import { CANFD_MAX_DLEN, CANFD_MTU, CAN_MTU } from './fd.js';
 import type { CanSocketOptions, CanSocketStats } from './types.js';
 
 /** The counters the addon keeps; the bus state and bus-error counts are kept in JavaScript. */
@@ -68,7 +72,9 @@ export interface NativeCanSocket {
    * `ends` (exclusive end index of each request, increasing) keeps a request's unsent
    * frames together: all parked or all refused.
    */
-  send(frames: Buffer, count: number, firstSeq: number, ends?: Uint32Array): number | [number, number, number];
+  send(frames: Buffer, count: number, firstSeq: number, ends?: Uint32Array, fdRecords?: boolean): number | [number, number, number];
+  /** The interface's MTU now (CAN_MTU: classic only, CANFD_MTU: carries FD), or -errno. */
+  mtu(): number;
   /** Returns (seq, errno) pairs of parked frames that never reached JS (ECANCELED for dropped ones). */
   close(): Int32Array | undefined;
   /**
@@ -114,10 +120,16 @@ export const EXPECTED_LAYOUT: Readonly<Record<string, number>> = Object.freeze({
   recordFlagEsi: RECORD_FLAG_ESI,
   recordFlagLocal: RECORD_FLAG_LOCAL,
   recordFlagOwn: RECORD_FLAG_OWN,
+  recordFlagHwTimestamp: RECORD_FLAG_HW_TIMESTAMP,
   txRecordSize: TX_RECORD_SIZE,
+  txFdRecordSize: TX_FD_RECORD_SIZE,
   txIdOffset: TX_ID_OFFSET,
   txLenOffset: TX_LEN_OFFSET,
+  txFlagsOffset: TX_FLAGS_OFFSET,
   txDataOffset: TX_DATA_OFFSET,
+  canFdMaxDlen: CANFD_MAX_DLEN,
+  canMtu: CAN_MTU,
+  canFdMtu: CANFD_MTU,
   maxReceiveCoalesceUs: MAX_RECEIVE_COALESCE_US,
 });
 

@@ -3,14 +3,13 @@
 //
 // Layout of one record, little-endian, RECORD_SIZE bytes:
 //   0  u32  can_id, kernel form (CAN_EFF_FLAG / CAN_RTR_FLAG / CAN_ERR_FLAG included)
-//   4  u8   len: payload length (0..8 classic; 0..64 reserved for CAN FD)
+//   4  u8   len: payload length (0..8 classic; 0..64 CAN FD)
 //   5  u8   flags: RECORD_FLAG_FD, RECORD_FLAG_BRS, RECORD_FLAG_ESI (0 for classic frames),
-//           RECORD_FLAG_LOCAL, RECORD_FLAG_OWN
+//           RECORD_FLAG_LOCAL, RECORD_FLAG_OWN, RECORD_FLAG_HW_TIMESTAMP
 //   6  u16  nanoseconds of the receive time below the microsecond (0..999)
-//   8  f64  kernel receive timestamp, whole microseconds since the Unix epoch
+//   8  f64  receive timestamp, whole microseconds since the Unix epoch (the kernel's, or
+//           the device's with RECORD_FLAG_HW_TIMESTAMP)
 //  16  u8[64] payload; bytes past `len` are unspecified
-// The payload area is sized for CAN FD now so that FD can come later
-// without changing the record size or this API.
 //
 // These constants exist twice, here (the in-memory bus works without the addon) and in
 // native/layout.h; the addon exports its values and lib/can/native.ts refuses to load
@@ -38,13 +37,20 @@ export const RECORD_FLAG_ESI = 0x04;
 export const RECORD_FLAG_LOCAL = 0x10;
 /** Sent by this very socket; only with receiveOwnMessages (the kernel's MSG_CONFIRM). */
 export const RECORD_FLAG_OWN = 0x20;
+/** The timestamp is the device's (hardwareTimestamps and a device that gives one). */
+export const RECORD_FLAG_HW_TIMESTAMP = 0x40;
 export const RECORD_SUB_MICRO_NS_OFFSET = 6;
 
-// Layout of one frame handed to the native send, little-endian, TX_RECORD_SIZE bytes:
-//   0 u32 can_id, kernel form   4 u8 len   5..7 zero   8 u8[8] payload
+// Layout of one frame handed to the native send, little-endian: TX_RECORD_SIZE bytes when
+// the send has classic frames only, TX_FD_RECORD_SIZE when it has an FD frame:
+//   0 u32 can_id, kernel form   4 u8 len
+//   5 u8 flags: RECORD_FLAG_FD|BRS|ESI (FD records; zero in classic ones)   6..7 zero
+//   8 u8[8] payload (classic records), u8[64] (FD records)
 export const TX_RECORD_SIZE = 16;
+export const TX_FD_RECORD_SIZE = 72;
 export const TX_ID_OFFSET = 0;
 export const TX_LEN_OFFSET = 4;
+export const TX_FLAGS_OFFSET = 5;
 export const TX_DATA_OFFSET = 8;
 
 /** A view over `count` records at the start of `buffer`. */
@@ -82,6 +88,21 @@ export class FrameBatch {
    */
   subMicroNs(i: number): number {
     return this.buffer.readUInt16LE(i * RECORD_SIZE + RECORD_SUB_MICRO_NS_OFFSET);
+  }
+
+  /** The receive time of record `i` in nanoseconds since the epoch. */
+  timestampNs(i: number): bigint {
+    return recordTimestampNs(this.buffer, i * RECORD_SIZE);
+  }
+
+  /** Whether record `i` is a CAN FD frame. */
+  isFd(i: number): boolean {
+    return (this.flags(i) & RECORD_FLAG_FD) !== 0;
+  }
+
+  /** Whether record `i`'s time is the device's (hardwareTimestamps), not the kernel's. */
+  hardwareTimestamp(i: number): boolean {
+    return (this.flags(i) & RECORD_FLAG_HW_TIMESTAMP) !== 0;
   }
 
   /** Offset of record `i`'s payload in `buffer`. */
@@ -140,8 +161,14 @@ export function encodeRecord(
   target.set(data, offset + RECORD_DATA_OFFSET);
 }
 
+function recordTimestampNs(source: Buffer, offset: number): bigint {
+  const us = BigInt(source.readDoubleLE(offset + RECORD_TIMESTAMP_OFFSET));
+  return us * 1000n + BigInt(source.readUInt16LE(offset + RECORD_SUB_MICRO_NS_OFFSET));
+}
+
 export function decodeRecord(source: Buffer, offset: number): ReceivedFrame {
   const raw = source.readUInt32LE(offset + RECORD_ID_OFFSET);
+  const flags = source[offset + RECORD_FLAGS_OFFSET]!;
   const start = offset + RECORD_DATA_OFFSET;
   const len = Math.max(0, Math.min(source[offset + RECORD_LEN_OFFSET]!, RECORD_DATA_CAPACITY, source.length - start));
   const error = (raw & CAN_ERR_FLAG) !== 0;
@@ -157,5 +184,10 @@ export function decodeRecord(source: Buffer, offset: number): ReceivedFrame {
     error,
     data,
     timestamp: source.readDoubleLE(offset + RECORD_TIMESTAMP_OFFSET),
+    timestampNs: recordTimestampNs(source, offset),
+    hardwareTimestamp: (flags & RECORD_FLAG_HW_TIMESTAMP) !== 0,
+    fd: (flags & RECORD_FLAG_FD) !== 0,
+    brs: (flags & RECORD_FLAG_BRS) !== 0,
+    esi: (flags & RECORD_FLAG_ESI) !== 0,
   };
 }

@@ -14,10 +14,12 @@ import type { CanBusState } from './bus-state.js';
 import type { NativeCanSocket, NativeSocketOptions, NativeSocketStats } from './native.js';
 import { addonInfo, errnoCode, errnoError, loadAddon } from './native.js';
 import { ListenerErrors } from './listener-errors.js';
-import { FrameBatch, RECORD_SIZE, TX_DATA_OFFSET, TX_ID_OFFSET, TX_LEN_OFFSET, TX_RECORD_SIZE, frameToRawId } from './record.js';
+import { CANFD_MTU, fdFrameProblem, fdMtuMessage, fdRecordFlags } from './fd.js';
+import { FrameBatch, RECORD_SIZE, TX_DATA_OFFSET, TX_FD_RECORD_SIZE, TX_FLAGS_OFFSET, TX_ID_OFFSET, TX_LEN_OFFSET, TX_RECORD_SIZE, frameToRawId } from './record.js';
 import type {
   CanBus,
   CanError,
+  CanFdErrorCode,
   CanFilter,
   CanFrame,
   CanSocket,
@@ -32,6 +34,7 @@ export type { AddonInfo } from './native.js';
 
 const kOnNative = Symbol('uvscpd.onNative');
 const ECANCELED = osConstants.errno.ECANCELED;
+const EINVAL = osConstants.errno.EINVAL;
 const REBIND_INTERVAL_MS = 1000;
 
 interface SendRequest {
@@ -43,6 +46,8 @@ interface SendRequest {
   /** Raw ids and payloads, encoded when the tick's frames are flushed. */
   rawIds: number[];
   data: Uint8Array[];
+  /** RECORD_FLAG_FD|BRS|ESI per frame; null when the request has no FD frame. */
+  fdFlags: number[] | null;
 }
 
 /** Describes an errno from the CAN layer with what to do about it. */
@@ -101,6 +106,14 @@ export function canError(errno: number, syscall: string, interfaceName: string, 
       message = `${syscall} on CAN interface '${name}' failed (${code})`;
   }
   return errnoError(errno, syscall, message, { interfaceName: name }) as CanError;
+}
+
+/** A CanError with one of the CAN FD codes (not an errno). */
+export function fdError(code: CanFdErrorCode, message: string, interfaceName: string): CanError {
+  const e = new Error(`${message} (CAN interface '${interfaceName}', ${code})`) as CanError;
+  e.code = code;
+  e.interfaceName = interfaceName;
+  return e;
 }
 
 function closedError(interfaceName: string): CanError {
@@ -162,6 +175,11 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
   #rebindTimer: NodeJS.Timeout | undefined;
   #refed = true;
   #paused = false;
+  readonly #fd: boolean;
+  /** The interface's MTU as last read (CAN FD sockets only; re-read when it says classic). */
+  #mtu = CANFD_MTU;
+  /** Requests with an FD frame queued for the next flush. */
+  #queuedFd = false;
 
   /** Opens a CAN_RAW socket bound to `interfaceName`. Throws a CanError. Prefer `socketCanBus.open()`. */
   constructor(interfaceName: string, options: CanSocketOptions = {}) {
@@ -172,6 +190,10 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
     if (options.receiveBufferSize !== undefined) checkIntOption('receiveBufferSize', options.receiveBufferSize, 1, 0x7fffffff);
     if (options.receiveCoalesceUs !== undefined) checkIntOption('receiveCoalesceUs', options.receiveCoalesceUs, 0, MAX_RECEIVE_COALESCE_US);
     const native: NativeSocketOptions = {};
+    this.#fd = options.fd === true;
+    if (this.#fd) native.fd = true;
+    if (options.hardwareTimestamps === true) native.hardwareTimestamps = true;
+    if (options.joinFilters !== undefined) native.joinFilters = options.joinFilters;
     if (options.filters !== undefined) native.filters = encodeFilters(options.filters);
     if (options.errorMask !== undefined) native.errorMask = options.errorMask >>> 0;
     this.#errorMask = native.errorMask ?? 0;
@@ -194,6 +216,11 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
       }
       throw err;
     }
+    if (this.#fd) this.#readMtu();
+  }
+
+  get canFd(): boolean {
+    return this.#fd;
   }
 
   get closed(): boolean {
@@ -218,19 +245,26 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
     if (frames.length === 0) return Promise.resolve();
     const rawIds: number[] = new Array(frames.length);
     const data: Uint8Array[] = new Array(frames.length);
+    let fdFlags: number[] | null = null;
     try {
       for (let i = 0; i < frames.length; i++) {
         const f = frames[i]!;
         rawIds[i] = frameToRawId(f);
         if (!(f.data instanceof Uint8Array)) throw new TypeError('frame.data must be a Uint8Array');
-        if (f.data.length > CAN_MAX_DLEN) throw new RangeError(`CAN payload of ${f.data.length} bytes exceeds ${CAN_MAX_DLEN}`);
+        if (f.fd === true || f.brs === true || f.esi === true) {
+          fdFlags ??= new Array<number>(frames.length).fill(0);
+          fdFlags[i] = this.#checkFd(f);
+        } else if (f.data.length > CAN_MAX_DLEN) {
+          throw new RangeError(`CAN payload of ${f.data.length} bytes exceeds ${CAN_MAX_DLEN}`);
+        }
         data[i] = f.data;
       }
     } catch (err) {
       return Promise.reject(err);
     }
+    if (fdFlags !== null) this.#queuedFd = true;
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ frames: frames.length, remaining: frames.length, settled: false, resolve, reject, rawIds, data });
+      this.#queue.push({ frames: frames.length, remaining: frames.length, settled: false, resolve, reject, rawIds, data, fdFlags });
       this.#queuedFrames += frames.length;
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
@@ -239,18 +273,54 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
     });
   }
 
+  /** The record flags of an FD frame; throws the CanError of a frame this socket cannot send. */
+  #checkFd(f: CanFrame): number {
+    const problem = fdFrameProblem(f, this.#fd);
+    if (problem !== undefined) throw fdError(problem.code, problem.message, this.interfaceName);
+    // Re-read: the interface may have been given MTU 72 since.
+    if (this.#mtu < CANFD_MTU && this.#readMtu() < CANFD_MTU) throw this.#mtuError();
+    return fdRecordFlags(f);
+  }
+
+  /**
+   * The error of a failed send. The kernel refuses an FD frame with EINVAL when the
+   * interface's MTU was made classic after the check in sendMany: say so.
+   */
+  #sendError(errno: number, fdRecords: boolean): CanError {
+    if (fdRecords && errno === EINVAL && this.#readMtu() < CANFD_MTU) return this.#mtuError();
+    return canError(errno, 'send', this.interfaceName);
+  }
+
+  /**
+   * Reads the interface's MTU into #mtu and returns it. One that cannot be read (the
+   * interface is gone) counts as FD-capable: the send then fails with the kernel's error.
+   */
+  #readMtu(): number {
+    const mtu = this.#native.mtu();
+    this.#mtu = mtu < 0 ? CANFD_MTU : mtu;
+    return this.#mtu;
+  }
+
+  #mtuError(): CanError {
+    return fdError('ERR_CAN_FD_MTU', fdMtuMessage(this.interfaceName, this.#mtu), this.interfaceName);
+  }
+
   #flush(): void {
     this.#flushScheduled = false;
     const reqs = this.#queue;
     const total = this.#queuedFrames;
+    const fdRecords = this.#queuedFd;
     this.#queue = [];
     this.#queuedFrames = 0;
+    this.#queuedFd = false;
     if (reqs.length === 0) return;
     if (this.#closed) {
       for (const r of reqs) this.#fail(r, canError(ECANCELED, 'send', this.interfaceName));
       return;
     }
-    const buf = Buffer.alloc(total * TX_RECORD_SIZE);
+    // Classic-only sends keep the small records; one FD frame makes every record FD-sized.
+    const recordSize = fdRecords ? TX_FD_RECORD_SIZE : TX_RECORD_SIZE;
+    const buf = Buffer.alloc(total * recordSize);
     // Request boundaries: the native side parks the unsent part of a request entirely or
     // not at all, so each request's frames are either sent/parked or refused, never split
     // between parked and refused (a retry of a refused send cannot duplicate parked frames).
@@ -265,17 +335,19 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
         const d = r.data[i]!;
         buf.writeUInt32LE(r.rawIds[i]!, off + TX_ID_OFFSET);
         buf[off + TX_LEN_OFFSET] = d.length;
+        if (r.fdFlags !== null) buf[off + TX_FLAGS_OFFSET] = r.fdFlags[i]!;
         buf.set(d, off + TX_DATA_OFFSET);
-        off += TX_RECORD_SIZE;
+        off += recordSize;
       }
       r.rawIds = [];
       r.data = [];
+      r.fdFlags = null;
     }
     const seq0 = this.#nextSeq;
     this.#nextSeq = (this.#nextSeq + total) | 0;
     let result: number | [number, number, number];
     try {
-      result = this.#native.send(buf, total, seq0, ends);
+      result = fdRecords ? this.#native.send(buf, total, seq0, ends, true) : this.#native.send(buf, total, seq0, ends);
     } catch (err) {
       const e = fromNative(err, this.interfaceName);
       for (const r of reqs) this.#fail(r, e);
@@ -298,7 +370,7 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
         } else if (index < sent + parked) {
           this.#parked.set((seq0 + index) | 0, r);
         } else {
-          failure ??= canError(errno, 'send', this.interfaceName);
+          failure ??= this.#sendError(errno, fdRecords);
           this.#fail(r, failure);
         }
       }
@@ -392,6 +464,10 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
     this.#configure({ filters: encodeFilters(filters) });
   }
 
+  setJoinFilters(on: boolean): void {
+    this.#configure({ joinFilters: on });
+  }
+
   setErrorMask(mask: number): void {
     this.#configure({ errorMask: mask >>> 0 });
     this.#errorMask = mask >>> 0;
@@ -480,6 +556,7 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
     const queued = this.#queue;
     this.#queue = [];
     this.#queuedFrames = 0;
+    this.#queuedFd = false;
     for (const r of queued) this.#fail(r, canError(ECANCELED, 'send', this.interfaceName));
     process.nextTick(() => this.emit('close'));
   }

@@ -19,13 +19,25 @@ export const CAN_INV_FILTER = 0x20000000;
 /** Largest payload of a classic CAN frame. */
 export const CAN_MAX_DLEN = 8;
 
+/** Error codes of the CAN FD checks on a send (besides errno codes such as 'ENETDOWN'). */
+export type CanFdErrorCode = 'ERR_CAN_FD_DISABLED' | 'ERR_CAN_FD_MTU' | 'ERR_CAN_FD_LENGTH' | 'ERR_CAN_FD_RTR' | 'ERR_CAN_FD_FLAGS';
+
 /** A frame to send. `id` has no flag bits: 11 bits, or 29 with `extended`. */
 export interface CanFrame {
   id: number;
   extended?: boolean;
   rtr?: boolean;
-  /** Payload, 0..8 bytes. For an RTR frame only its length counts. */
+  /**
+   * Payload: 0..8 bytes for a classic frame (for an RTR frame only its length counts);
+   * for a CAN FD frame one of the FD lengths 0..8, 12, 16, 20, 24, 32, 48, 64.
+   */
   data: Uint8Array;
+  /** A CAN FD frame (needs a socket opened with `fd: true`). */
+  fd?: boolean;
+  /** CAN FD bit rate switch: the data phase at the data bitrate. FD frames only. */
+  brs?: boolean;
+  /** CAN FD error state indicator (the sender is error-passive). FD frames only. */
+  esi?: boolean;
 }
 
 /** A received frame, decoded from a batch record. */
@@ -36,8 +48,18 @@ export interface ReceivedFrame {
   /** An error frame: `id` holds the CAN_ERR_* class bits. */
   error: boolean;
   data: Buffer;
-  /** Kernel receive time, microseconds since the Unix epoch (exact in a double). */
+  /** Receive time, microseconds since the Unix epoch (exact in a double). */
   timestamp: number;
+  /** The same time in nanoseconds since the Unix epoch. */
+  timestampNs: bigint;
+  /** The time is the device's (hardwareTimestamps), not the kernel's. */
+  hardwareTimestamp: boolean;
+  /** A CAN FD frame (only an `fd` socket receives them). */
+  fd: boolean;
+  /** CAN FD bit rate switch (false on classic frames). */
+  brs: boolean;
+  /** CAN FD error state indicator (false on classic frames). */
+  esi: boolean;
 }
 
 /**
@@ -55,8 +77,27 @@ export interface CanFilter {
 export const MAX_RECEIVE_COALESCE_US = 10_000;
 
 export interface CanSocketOptions {
-  /** Receive filters; any match passes. Default: receive every frame. An empty list receives nothing. */
+  /**
+   * CAN FD (CAN_RAW_FD_FRAMES): the socket sends and receives FD frames besides classic
+   * ones. Default false: classic frames only, and an FD frame on the bus does not reach
+   * the socket. Chosen at open.
+   */
+  fd?: boolean;
+  /** Receive filters; any match passes (all must, with joinFilters). Default: receive every frame. An empty list receives nothing. */
   filters?: readonly CanFilter[];
+  /**
+   * CAN_RAW_JOIN_FILTERS: a frame passes only when it matches every filter, not any.
+   * With more than one filter, error frames are then not received at all (the kernel
+   * counts them against the filters too). Default false.
+   */
+  joinFilters?: boolean;
+  /**
+   * Take the device's receive time (SO_TIMESTAMPING, raw hardware time) when it gives
+   * one; frames then say `hardwareTimestamp: true`. Without one (vcan, most USB
+   * adapters) the kernel's time stands, as without this option. SocketCAN only; chosen
+   * at open. A hardware time differs between receivers of one frame on this host.
+   */
+  hardwareTimestamps?: boolean;
   /** CAN_ERR_* classes delivered as error frames. Default 0 (none). */
   errorMask?: number;
   /** Local loopback of sent frames to other sockets. Default true (kernel default). */
@@ -137,11 +178,18 @@ export interface CanSocket extends EventEmitter {
   readonly closed: boolean;
   /** The bus state derived from the error frames received; error-active until one reports otherwise. */
   readonly busState: CanBusState;
-  /** Send one frame. Resolves once the kernel took it; rejects with a CanError. Never blocks. */
+  /** Whether the socket carries CAN FD frames (opened with `fd: true`). */
+  readonly canFd: boolean;
+  /**
+   * Send one frame. Resolves once the kernel took it; rejects with a CanError. Never blocks.
+   * An FD frame the socket or interface cannot carry rejects with an ERR_CAN_FD_* code.
+   */
   send(frame: CanFrame): Promise<void>;
   /** Send several frames in order (one sendmmsg where possible). Resolves once all are taken. */
   sendMany(frames: readonly CanFrame[]): Promise<void>;
   setFilters(filters: readonly CanFilter[] | null): void;
+  /** CAN_RAW_JOIN_FILTERS: frames must match every filter (see CanSocketOptions.joinFilters). */
+  setJoinFilters(on: boolean): void;
   setErrorMask(mask: number): void;
   setLoopback(on: boolean): void;
   setReceiveOwnMessages(on: boolean): void;

@@ -14,13 +14,18 @@
 //   gets the same timestamp, unique on the bus (microseconds plus a sub-microsecond
 //   count), as the kernel's MSG_DONTROUTE, MSG_CONFIRM and SO_TIMESTAMPNS give;
 // - an interface that goes down makes sends fail with ENETDOWN and raises an
-//   `error` event on each socket, which keeps working once it is back up.
+//   `error` event on each socket, which keeps working once it is back up;
+// - CAN FD frames reach only sockets opened with `fd` (CAN_RAW_FD_FRAMES) and leave only
+//   through interfaces whose MTU is CANFD_MTU (the default, as vcan's);
+// - with joinFilters a frame must match every filter, and with more than one filter
+//   error frames are not received (CAN_RAW_JOIN_FILTERS).
 
 import { EventEmitter } from 'node:events';
 
 import { BusStateTracker, trackBatch } from './bus-state.js';
 import type { CanBusState } from './bus-state.js';
 import { ListenerErrors } from './listener-errors.js';
+import { CANFD_MTU, CAN_MTU, fdFrameProblem, fdMtuMessage, fdRecordFlags } from './fd.js';
 import { FrameBatch, RECORD_FLAG_LOCAL, RECORD_FLAG_OWN, RECORD_SIZE, encodeRecord, frameToRawId } from './record.js';
 import type {
   CanBus,
@@ -52,11 +57,15 @@ interface VirtualInterface {
   sockets: Set<VirtualCanSocket>;
   /** While true, sent frames park in the sockets' TX queues (a full TX queue on a real bus). */
   transmitPaused: boolean;
+  /** CANFD_MTU (carries FD frames) or CAN_MTU (classic only). */
+  mtu: number;
 }
 
 interface PendingSend {
   rawId: number;
   data: Uint8Array;
+  /** RECORD_FLAG_FD|BRS|ESI; 0 for a classic frame. */
+  fdFlags: number;
   resolve: () => void;
   reject: (err: CanError) => void;
 }
@@ -73,14 +82,16 @@ function nowMicros(): number {
   return Math.floor((performance.timeOrigin + performance.now()) * 1000);
 }
 
-function filterPasses(filters: readonly CanFilter[] | null, rawId: number): boolean {
+function filterPasses(filters: readonly CanFilter[] | null, rawId: number, join: boolean): boolean {
   if (filters === null) return true;
   for (const f of filters) {
     const match = ((rawId & f.mask) >>> 0) === ((f.id & f.mask & ~CAN_INV_FILTER) >>> 0);
-    if ((f.id & CAN_INV_FILTER) !== 0 ? !match : match) return true;
+    const passes = (f.id & CAN_INV_FILTER) !== 0 ? !match : match;
+    if (passes !== join) return passes; // any: the first pass decides; join: the first miss
   }
-  return false;
+  return join && filters.length > 0;
 }
+
 
 export class VirtualCanBus implements CanBus {
   private readonly interfaces = new Map<string, VirtualInterface>();
@@ -96,7 +107,7 @@ export class VirtualCanBus implements CanBus {
 
   addInterface(name: string): void {
     if (!this.interfaces.has(name)) {
-      this.interfaces.set(name, { state: 'up', sockets: new Set(), transmitPaused: false });
+      this.interfaces.set(name, { state: 'up', sockets: new Set(), transmitPaused: false, mtu: CANFD_MTU });
     }
   }
 
@@ -143,6 +154,22 @@ export class VirtualCanBus implements CanBus {
     }
   }
 
+  /**
+   * Set an interface's MTU, as `ip link set <name> mtu <mtu>`: CAN_MTU makes it carry
+   * classic frames only (an FD send then fails with ERR_CAN_FD_MTU), CANFD_MTU (the
+   * default) classic and FD frames.
+   */
+  setInterfaceMtu(interfaceName: string, mtu: number): void {
+    if (mtu !== CAN_MTU && mtu !== CANFD_MTU) throw new RangeError(`a CAN interface MTU is ${CAN_MTU} or ${CANFD_MTU} (got ${mtu})`);
+    const iface = this.interfaces.get(interfaceName);
+    if (iface !== undefined) iface.mtu = mtu;
+  }
+
+  /** @internal The MTU of an interface (CANFD_MTU for one created on demand). */
+  interfaceMtu(interfaceName: string): number {
+    return this.interfaces.get(interfaceName)?.mtu ?? CANFD_MTU;
+  }
+
   /** Hold (true) or release (false) transmission on an interface, as a congested real bus would. */
   setTransmitPaused(interfaceName: string, paused: boolean): void {
     const iface = this.interfaces.get(interfaceName);
@@ -151,10 +178,13 @@ export class VirtualCanBus implements CanBus {
     if (!paused) for (const s of iface.sockets) s.flushTx();
   }
 
-  /** Put a frame on the bus as another node would: every socket of the interface may receive it. */
+  /**
+   * Put a frame on the bus as another node would: every socket of the interface may
+   * receive it (an FD frame only the `fd` ones).
+   */
   inject(interfaceName: string, frame: CanFrame | { rawId: number; data: Uint8Array }): void {
     const rawId = 'rawId' in frame ? frame.rawId >>> 0 : frameToRawId(frame);
-    this.deliver(interfaceName, rawId, frame.data, null);
+    this.deliver(interfaceName, rawId, frame.data, null, 'rawId' in frame ? 0 : fdRecordFlags(frame));
   }
 
   /** @internal */
@@ -171,7 +201,7 @@ export class VirtualCanBus implements CanBus {
   }
 
   /** @internal */
-  deliver(interfaceName: string, rawId: number, data: Uint8Array, sender: VirtualCanSocket | null): void {
+  deliver(interfaceName: string, rawId: number, data: Uint8Array, sender: VirtualCanSocket | null, fdFlags = 0): void {
     const iface = this.interfaces.get(interfaceName);
     if (iface === undefined || iface.state === 'down') return;
     if (sender !== null && !sender.loopback) return;
@@ -188,13 +218,14 @@ export class VirtualCanBus implements CanBus {
     }
     this.lastUs = timestamp;
     this.lastSub = sub;
-    const local = sender === null ? 0 : RECORD_FLAG_LOCAL;
+    const flags = (sender === null ? 0 : RECORD_FLAG_LOCAL) | fdFlags;
     for (const s of iface.sockets) {
+      if (fdFlags !== 0 && !s.canFd) continue; // the kernel drops FD frames for classic sockets
       if (s === sender) {
-        if (s.receiveOwn) s.receive(rawId, data, timestamp, local | RECORD_FLAG_OWN, sub);
+        if (s.receiveOwn) s.receive(rawId, data, timestamp, flags | RECORD_FLAG_OWN, sub);
         continue;
       }
-      s.receive(rawId, data, timestamp, local, sub);
+      s.receive(rawId, data, timestamp, flags, sub);
     }
   }
 }
@@ -202,7 +233,9 @@ export class VirtualCanBus implements CanBus {
 export class VirtualCanSocket extends EventEmitter implements CanSocket {
   /** @internal */ loopback: boolean;
   /** @internal */ receiveOwn: boolean;
+  readonly canFd: boolean;
   private filters: readonly CanFilter[] | null;
+  private joinFilters: boolean;
   private errorMask: number;
   private rxQueueFrames: number;
   private readonly txQueueLimit: number;
@@ -234,7 +267,9 @@ export class VirtualCanSocket extends EventEmitter implements CanSocket {
     options: CanSocketOptions,
   ) {
     super();
+    this.canFd = options.fd === true;
     this.filters = options.filters === undefined ? null : [...options.filters];
+    this.joinFilters = options.joinFilters === true;
     this.errorMask = options.errorMask ?? 0;
     this.loopback = options.loopback ?? true;
     this.receiveOwn = options.receiveOwnMessages ?? false;
@@ -258,9 +293,15 @@ export class VirtualCanSocket extends EventEmitter implements CanSocket {
 
   sendMany(frames: readonly CanFrame[]): Promise<void> {
     if (this.isClosed) return Promise.reject(canError('EBADF', 'CAN socket is closed', this.interfaceName, 'send'));
-    const encoded: { rawId: number; data: Uint8Array }[] = [];
+    const encoded: { rawId: number; data: Uint8Array; fdFlags: number }[] = [];
     for (const frame of frames) {
-      if (frame.data.length > CAN_MAX_DLEN) {
+      const problem = fdFrameProblem(frame, this.canFd);
+      if (problem !== undefined) return Promise.reject(canError(problem.code, problem.message, this.interfaceName, 'send'));
+      const fdFlags = fdRecordFlags(frame);
+      if (fdFlags !== 0) {
+        const mtu = this.bus.interfaceMtu(this.interfaceName);
+        if (mtu < CANFD_MTU) return Promise.reject(canError('ERR_CAN_FD_MTU', fdMtuMessage(this.interfaceName, mtu), this.interfaceName, 'send'));
+      } else if (frame.data.length > CAN_MAX_DLEN) {
         return Promise.reject(canError('EINVAL', `CAN payload of ${frame.data.length} bytes exceeds 8`, this.interfaceName, 'send'));
       }
       let rawId: number;
@@ -269,13 +310,13 @@ export class VirtualCanSocket extends EventEmitter implements CanSocket {
       } catch (err) {
         return Promise.reject(canError('EINVAL', (err as Error).message, this.interfaceName, 'send'));
       }
-      encoded.push({ rawId, data: Uint8Array.from(frame.data) });
+      encoded.push({ rawId, data: Uint8Array.from(frame.data), fdFlags });
     }
-    const outcomes = encoded.map((f) => this.transmit(f.rawId, f.data));
+    const outcomes = encoded.map((f) => this.transmit(f.rawId, f.data, f.fdFlags));
     return Promise.all(outcomes).then(() => undefined);
   }
 
-  private transmit(rawId: number, data: Uint8Array): Promise<void> {
+  private transmit(rawId: number, data: Uint8Array, fdFlags: number): Promise<void> {
     const state = this.bus.transmitState(this.interfaceName);
     if (state instanceof Error) {
       this.stats.txErrors++;
@@ -283,7 +324,7 @@ export class VirtualCanSocket extends EventEmitter implements CanSocket {
     }
     if (state === 'ok' && this.txQueue.length === 0) {
       this.countTx(data);
-      this.bus.deliver(this.interfaceName, rawId, data, this);
+      this.bus.deliver(this.interfaceName, rawId, data, this, fdFlags);
       return Promise.resolve();
     }
     if (this.txQueue.length >= this.txQueueLimit) {
@@ -291,7 +332,7 @@ export class VirtualCanSocket extends EventEmitter implements CanSocket {
       return Promise.reject(canError('ENOBUFS', `CAN TX queue of '${this.interfaceName}' is full (ENOBUFS)`, this.interfaceName, 'send'));
     }
     return new Promise<void>((resolve, reject) => {
-      this.txQueue.push({ rawId, data, resolve, reject });
+      this.txQueue.push({ rawId, data, fdFlags, resolve, reject });
       this.stats.txQueueDepth = this.txQueue.length;
     });
   }
@@ -312,7 +353,7 @@ export class VirtualCanSocket extends EventEmitter implements CanSocket {
         next.reject(state);
       } else {
         this.countTx(next.data);
-        this.bus.deliver(this.interfaceName, next.rawId, next.data, this);
+        this.bus.deliver(this.interfaceName, next.rawId, next.data, this, next.fdFlags);
         next.resolve();
       }
     }
@@ -324,7 +365,8 @@ export class VirtualCanSocket extends EventEmitter implements CanSocket {
     if (this.isClosed) return;
     if ((rawId & CAN_ERR_FLAG) !== 0) {
       if ((rawId & this.errorMask) === 0) return;
-    } else if (!filterPasses(this.filters, rawId)) {
+      if (this.joinFilters && this.filters !== null && this.filters.length > 1) return;
+    } else if (!filterPasses(this.filters, rawId, this.joinFilters)) {
       return;
     }
     if (this.rxCount >= this.rxQueueFrames) {
@@ -384,6 +426,10 @@ export class VirtualCanSocket extends EventEmitter implements CanSocket {
 
   setFilters(filters: readonly CanFilter[] | null): void {
     this.filters = filters === null ? null : [...filters];
+  }
+
+  setJoinFilters(on: boolean): void {
+    this.joinFilters = on;
   }
 
   setErrorMask(mask: number): void {

@@ -35,10 +35,14 @@ export function uniqueVcanName(prefix = 'tv'): string {
   return `${prefix}${process.pid % 100000}x${counter}`.slice(0, 15);
 }
 
-/** Creates a vcan interface (up by default) and returns its name. */
-export function createVcan(name = uniqueVcanName(), up = true): string {
+/**
+ * Creates a vcan interface (up by default) and returns its name. `mtu`: 72 carries CAN FD
+ * frames, 16 classic frames only (set while down: vcan refuses an MTU change when up).
+ */
+export function createVcan(name = uniqueVcanName(), up = true, mtu?: 16 | 72): string {
   modprobe('vcan');
   ip('link', 'add', 'dev', name, 'type', 'vcan');
+  if (mtu !== undefined) ip('link', 'set', name, 'mtu', String(mtu));
   if (up) ip('link', 'set', name, 'up');
   return name;
 }

@@ -2,9 +2,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as record from '../../lib/can/record.js';
 import {
   FrameBatch,
   RECORD_DATA_OFFSET,
+  RECORD_FLAG_BRS,
+  RECORD_FLAG_ESI,
+  RECORD_FLAG_FD,
+  RECORD_FLAG_HW_TIMESTAMP,
   RECORD_SIZE,
   decodeRecord,
   encodeRecord,
@@ -25,8 +30,27 @@ test('encode then decode keeps id, flags, payload and timestamp', () => {
   encodeRecord(buf, 2 * RECORD_SIZE, (0x04 | CAN_ERR_FLAG) >>> 0, Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8), ts + 2);
   const batch = new FrameBatch(buf, 3);
   const [a, b, c] = batch.frames();
-  assert.deepEqual(a, { id: 0x0c140300, extended: true, rtr: false, error: false, data: Buffer.from([0, 1, 0x23]), timestamp: ts });
-  assert.deepEqual(b, { id: 0x123, extended: false, rtr: true, error: false, data: Buffer.alloc(0), timestamp: ts + 1 });
+  const classic = { hardwareTimestamp: false, fd: false, brs: false, esi: false };
+  assert.deepEqual(a, {
+    id: 0x0c140300,
+    extended: true,
+    rtr: false,
+    error: false,
+    data: Buffer.from([0, 1, 0x23]),
+    timestamp: ts,
+    timestampNs: BigInt(ts) * 1000n,
+    ...classic,
+  });
+  assert.deepEqual(b, {
+    id: 0x123,
+    extended: false,
+    rtr: true,
+    error: false,
+    data: Buffer.alloc(0),
+    timestamp: ts + 1,
+    timestampNs: BigInt(ts + 1) * 1000n,
+    ...classic,
+  });
   assert.equal(c!.error, true);
   assert.equal(c!.id, 0x04);
   assert.equal(c!.data.length, 8);
@@ -93,4 +117,39 @@ test('frameToRawId sets flags and range-checks ids', () => {
   assert.throws(() => frameToRawId({ id: 0x20000000, extended: true, data: new Uint8Array() }), RangeError);
   assert.throws(() => frameToRawId({ id: -1, data: new Uint8Array() }), RangeError);
   assert.throws(() => frameToRawId({ id: 1.5, data: new Uint8Array() }), RangeError);
+});
+
+test('an FD record carries 64 bytes and its brs/esi flags; isFd and frame(i) say it is FD', () => {
+  const buf = Buffer.alloc(RECORD_SIZE * 2);
+  const payload = Uint8Array.from({ length: 64 }, (_, i) => i ^ 0x5a);
+  encodeRecord(buf, 0, 0x123, payload, 5, RECORD_FLAG_FD | RECORD_FLAG_BRS);
+  encodeRecord(buf, RECORD_SIZE, 0x124, Uint8Array.of(1), 6, RECORD_FLAG_FD | RECORD_FLAG_ESI);
+  const batch = new FrameBatch(buf, 2);
+  const [a, b] = batch.frames();
+  assert.equal(batch.isFd(0), true);
+  assert.deepEqual([a!.fd, a!.brs, a!.esi], [true, true, false]);
+  assert.deepEqual([b!.fd, b!.brs, b!.esi], [true, false, true]);
+  assert.deepEqual([...a!.data], [...payload]);
+  assert.equal(batch.length(0), 64);
+});
+
+test('timestampNs joins the microseconds and the nanoseconds below them; the hardware flag is reported', () => {
+  const buf = Buffer.alloc(RECORD_SIZE);
+  const us = 1_765_000_000_123_456; // above 2^50: the bigint keeps every nanosecond
+  encodeRecord(buf, 0, 1, Uint8Array.of(), us, RECORD_FLAG_HW_TIMESTAMP, 789);
+  const batch = new FrameBatch(buf, 1);
+  assert.equal(batch.timestampNs(0), 1_765_000_000_123_456_789n);
+  assert.equal(batch.frame(0).timestampNs, 1_765_000_000_123_456_789n);
+  assert.equal(batch.hardwareTimestamp(0), true);
+  assert.equal(batch.frame(0).hardwareTimestamp, true);
+  assert.equal(batch.isFd(0), false);
+});
+
+test('the record flag bits are distinct single bits', () => {
+  const bits = Object.entries(record)
+    .filter(([name]) => name.startsWith('RECORD_FLAG_'))
+    .map(([, value]) => value as number);
+  assert.equal(bits.length, 6);
+  assert.equal(bits.reduce((a, b) => a | b, 0), bits.reduce((a, b) => a + b, 0));
+  for (const b of bits) assert.equal(b & (b - 1), 0, `0x${b.toString(16)} is one bit`);
 });

@@ -367,3 +367,114 @@ test('pause(): the socket is not read; its queue fills, then drops and counts; r
   rx.close();
   other.close();
 });
+
+test('CAN FD: an FD frame reaches only FD sockets, with its length and brs/esi; classic frames reach both', async () => {
+  const bus = new VirtualCanBus();
+  const tx = bus.open('x', { fd: true });
+  const fdRx = bus.open('x', { fd: true });
+  const classicRx = bus.open('x');
+  assert.equal(tx.canFd, true);
+  assert.equal(classicRx.canFd, false);
+  const seenFd = collect(fdRx);
+  const seenClassic = collect(classicRx);
+  const payload = Uint8Array.from({ length: 64 }, (_, i) => i);
+  await tx.sendMany([
+    { id: 0x123, fd: true, brs: true, data: payload },
+    { id: 0x124, data: Uint8Array.of(1, 2) },
+    { id: 0x125, extended: true, fd: true, esi: true, data: new Uint8Array(12) },
+  ]);
+  bus.inject('x', { id: 0x126, fd: true, data: new Uint8Array(20) });
+  await tick();
+  assert.deepEqual(
+    seenFd.frames.map((f) => [f.id, f.fd, f.brs, f.esi, f.data.length]),
+    [
+      [0x123, true, true, false, 64],
+      [0x124, false, false, false, 2],
+      [0x125, true, false, true, 12],
+      [0x126, true, false, false, 20],
+    ],
+  );
+  assert.deepEqual([...seenFd.frames[0]!.data], [...payload]);
+  assert.deepEqual(
+    seenClassic.frames.map((f) => [f.id, f.fd]),
+    [[0x124, false]],
+  );
+  for (const s of [tx, fdRx, classicRx]) s.close();
+});
+
+test('CAN FD: impossible FD sends reject with their ERR_CAN_FD_* code and send nothing', async () => {
+  const bus = new VirtualCanBus();
+  const classic = bus.open('x');
+  const fd = bus.open('x', { fd: true });
+  const rx = bus.open('x', { fd: true });
+  const seen = collect(rx);
+  await assert.rejects(classic.send({ id: 1, fd: true, data: new Uint8Array(8) }), { code: 'ERR_CAN_FD_DISABLED' });
+  await assert.rejects(fd.send({ id: 1, fd: true, data: new Uint8Array(9) }), { code: 'ERR_CAN_FD_LENGTH' });
+  await assert.rejects(fd.send({ id: 1, fd: true, rtr: true, data: new Uint8Array(0) }), { code: 'ERR_CAN_FD_RTR' });
+  await assert.rejects(fd.send({ id: 1, brs: true, data: new Uint8Array(1) }), { code: 'ERR_CAN_FD_FLAGS' });
+  await assert.rejects(fd.send({ id: 1, data: new Uint8Array(12) }), { code: 'EINVAL' }, 'a classic frame stays at 8 bytes');
+  await tick();
+  assert.equal(seen.frames.length, 0);
+  for (const s of [classic, fd, rx]) s.close();
+});
+
+test('CAN FD: an interface with the classic MTU refuses FD frames with ERR_CAN_FD_MTU, classic ones pass', async () => {
+  const bus = new VirtualCanBus({ interfaces: ['c16'] });
+  bus.setInterfaceMtu('c16', 16);
+  const tx = bus.open('c16', { fd: true });
+  const rx = bus.open('c16', { fd: true });
+  const seen = collect(rx);
+  await assert.rejects(tx.send({ id: 1, fd: true, data: new Uint8Array(16) }), (err: CanError) => {
+    assert.equal(err.code, 'ERR_CAN_FD_MTU');
+    assert.match(err.message, /mtu 72/);
+    return true;
+  });
+  await tx.send({ id: 2, data: Uint8Array.of(1) });
+  bus.setInterfaceMtu('c16', 72);
+  await tx.send({ id: 3, fd: true, data: new Uint8Array(16) });
+  await tick();
+  assert.deepEqual(
+    seen.frames.map((f) => [f.id, f.fd]),
+    [
+      [2, false],
+      [3, true],
+    ],
+  );
+  assert.throws(() => bus.setInterfaceMtu('c16', 20), RangeError);
+  tx.close();
+  rx.close();
+});
+
+test('joinFilters: a frame must match every filter; error frames then stay out', async () => {
+  const bus = new VirtualCanBus();
+  const filters = [
+    { id: 0x100, mask: 0x700 },
+    { id: 0x001, mask: 0x00f },
+  ];
+  const joined = bus.open('x', { filters, joinFilters: true, errorMask: CAN_ERR_CRTL });
+  const any = bus.open('x', { filters, errorMask: CAN_ERR_CRTL });
+  const seenJoined = collect(joined);
+  const seenAny = collect(any);
+  for (const id of [0x101, 0x102, 0x201]) bus.inject('x', { id, data: new Uint8Array() });
+  bus.inject('x', { rawId: (CAN_ERR_FLAG | CAN_ERR_CRTL) >>> 0, data: new Uint8Array(8) });
+  await tick();
+  assert.deepEqual(
+    seenJoined.frames.map((f) => f.id),
+    [0x101],
+  );
+  assert.deepEqual(
+    seenAny.frames.map((f) => [f.id, f.error]),
+    [
+      [0x101, false],
+      [0x102, false],
+      [0x201, false],
+      [CAN_ERR_CRTL, true],
+    ],
+  );
+  joined.setJoinFilters(false);
+  bus.inject('x', { id: 0x201, data: new Uint8Array() });
+  await tick();
+  assert.equal(seenJoined.frames.at(-1)!.id, 0x201);
+  joined.close();
+  any.close();
+});
