@@ -357,7 +357,7 @@ void CanSocketWrap::ReadDirect(DirectReader* reader) {
       }
       if (static_cast<unsigned>(n) < kBatchFrames) break;  // drained
     }
-    if (records.size() > kRecordSize) {
+    if (records.size() > kRecordSize || core_->rx_coalesce_always) {
       // Frames queue up between reads: load. The reactor (and its coalescing window) reads
       // from now on, in parallel with JS; it hands the socket back when the bus is quiet.
       core_->direct = false;
@@ -399,7 +399,7 @@ bool CanSocketWrap::CheckOpen(Napi::Env env) {
 
 // Every socket option goes through here, from the constructor and from configure():
 // filters, errorMask, loopback, receiveOwnMessages, receiveBufferSize (the size the kernel
-// granted goes to *granted), receiveCoalesceUs, txQueueLimit; absent ones are left alone.
+// granted goes to *granted), receiveCoalesceUs, receiveCoalesceAlways, txQueueLimit; absent ones are left alone.
 // Returns 0, or an errno with a JS exception pending.
 int CanSocketWrap::ApplyOptions(Napi::Env env, const Napi::Object& opts, int* granted) {
   std::vector<can_filter> filters;
@@ -454,6 +454,7 @@ int CanSocketWrap::ApplyOptions(Napi::Env env, const Napi::Object& opts, int* gr
   Napi::Value own = opts.Get("receiveOwnMessages");
   Napi::Value tx_limit = opts.Get("txQueueLimit");
   Napi::Value join = opts.Get("joinFilters");
+  Napi::Value coalesce_always = opts.Get("receiveCoalesceAlways");
 
   std::lock_guard<std::mutex> lock(core_->mu);
   const int fd = core_->fd.get();
@@ -494,6 +495,7 @@ int CanSocketWrap::ApplyOptions(Napi::Env env, const Napi::Object& opts, int* gr
     }
   }
   if (coalesce >= 0) core_->rx_coalesce_us = static_cast<uint32_t>(coalesce);
+  if (coalesce_always.IsBoolean()) core_->rx_coalesce_always = coalesce_always.As<Napi::Boolean>();
   if (tx_limit.IsNumber()) {
     double lim = tx_limit.As<Napi::Number>().DoubleValue();
     core_->tx_limit = !(lim > 0) ? 0 : lim > 1e9 ? 1000000000u : static_cast<size_t>(lim);

@@ -102,6 +102,10 @@ struct SocketCore {
   // window is busy, all sockets are read, and parked frames flushed, once per window.
   // An idle reactor reads a frame as soon as it arrives.
   uint32_t rx_coalesce_us = 0;
+  // Wait the window after every read that found frames, not only under load: a consumer
+  // that trades up to rx_coalesce_us of latency for fewer, larger batches at any rate.
+  // Such a socket stays with the reactor (no direct reads).
+  bool rx_coalesce_always = false;
   std::deque<std::vector<uint8_t>> ready;  // batches of records for JS
 
   // Direct reads (direct.h): on a quiet bus the socket's own JS thread reads it, woken by

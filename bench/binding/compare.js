@@ -60,9 +60,9 @@ const nodeEnv = { ...process.env, NODE_CAN_DIR };
 const RECEIVERS = [
   hasNodeCan && { name: 'node-can', cmd: [process.execPath, path.join(here, 'rx-nodecan.js')], words: [] },
   { name: 'ours batch', cmd: [process.execPath, path.join(here, 'rx-ours.js')], words: ['batch'], ours: true },
-  { name: `ours batch coalesce=${COALESCE_US}`, cmd: [process.execPath, path.join(here, 'rx-ours.js')], words: ['batch', `coalesce=${COALESCE_US}`], ours: true },
+  { name: `ours batch window=${COALESCE_US}`, cmd: [process.execPath, path.join(here, 'rx-ours.js')], words: ['batch', `coalesce=${COALESCE_US}`, 'always'], ours: true },
   { name: 'ours objects', cmd: [process.execPath, path.join(here, 'rx-ours.js')], words: ['objects'], ours: true },
-  { name: `ours objects coalesce=${COALESCE_US}`, cmd: [process.execPath, path.join(here, 'rx-ours.js')], words: ['objects', `coalesce=${COALESCE_US}`], ours: true },
+  { name: `ours objects window=${COALESCE_US}`, cmd: [process.execPath, path.join(here, 'rx-ours.js')], words: ['objects', `coalesce=${COALESCE_US}`, 'always'], ours: true },
   hasPython && { name: 'python-can', cmd: [PYTHON, path.join(here, 'rx-python.py')], words: [] },
 ].filter(Boolean);
 

@@ -201,6 +201,7 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
     if (options.receiveOwnMessages !== undefined) native.receiveOwnMessages = options.receiveOwnMessages;
     if (options.receiveBufferSize !== undefined) native.receiveBufferSize = options.receiveBufferSize;
     if (options.receiveCoalesceUs !== undefined) native.receiveCoalesceUs = options.receiveCoalesceUs;
+    if (options.receiveCoalesceAlways !== undefined) native.receiveCoalesceAlways = options.receiveCoalesceAlways === true;
     if (options.txQueueLimit !== undefined) native.txQueueLimit = options.txQueueLimit;
     const addon = loadAddon();
     try {

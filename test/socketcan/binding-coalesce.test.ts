@@ -1,6 +1,7 @@
 // SocketCAN binding: the receive coalescing window (CanSocketOptions.receiveCoalesceUs).
-// It applies only under load: an idle socket is read as soon as a frame arrives, a busy one
-// at most once per window, and nothing is lost or reordered either way.
+// It applies only under load (or after every read, with receiveCoalesceAlways): an idle socket
+// is read as soon as a frame arrives, a busy one at most once per window, and nothing is lost
+// or reordered either way.
 
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
@@ -101,6 +102,53 @@ describe('SocketCAN binding: receive coalescing', () => {
       assert.equal(rx.getStats().kernelDrops, 0);
       // The first read finds a chunk (busy): from then on one read per window at most
       // (without a window every chunk, a few ms apart, would be read on its own).
+      assert.ok(events <= bound, `${events} events for ${elapsedMs.toFixed(0)} ms with a ${WINDOW_US / 1000} ms window`);
+    } finally {
+      tx.close();
+      rx.close();
+      deleteVcan(iface);
+    }
+  });
+
+  it('receiveCoalesceAlways: single frames at a steady pace are read once per window, in order', { timeout: 60_000 }, async () => {
+    const iface = createVcan();
+    const tx = socketCanBus.open(iface);
+    const rx = socketCanBus.open(iface, { receiveCoalesceUs: WINDOW_US, receiveCoalesceAlways: true });
+    const TOTAL = 60;
+    try {
+      let received = 0;
+      let events = 0;
+      let lastSeq = -1;
+      let outOfOrder = 0;
+      const done = withTimeout(
+        new Promise<void>((resolve) => {
+          rx.on('frames', (batch: FrameBatch) => {
+            events++;
+            for (let i = 0; i < batch.count; i++) {
+              const seq = batch.buffer.readUInt32LE(batch.dataOffset(i));
+              if (seq <= lastSeq) outOfOrder++;
+              lastSeq = seq;
+            }
+            received += batch.count;
+            if (received >= TOTAL) resolve();
+          });
+        }),
+        30_000,
+        `receiving ${TOTAL} frames`,
+      );
+      const t0 = performance.now();
+      // One frame every 2 ms or more: each read finds a single frame and JS caught up, so no
+      // load signal ever fires and without this option every frame is its own event.
+      for (let i = 0; i < TOTAL; i++) {
+        await tx.send(frame(i));
+        await delay(2);
+      }
+      await done;
+      const elapsedMs = performance.now() - t0;
+      const bound = Math.ceil(elapsedMs / (WINDOW_US / 1000)) + 2;
+      console.log(`${TOTAL} single frames over ${elapsedMs.toFixed(0)} ms: ${events} events (bound ${bound})`);
+      assert.equal(received, TOTAL);
+      assert.equal(outOfOrder, 0);
       assert.ok(events <= bound, `${events} events for ${elapsedMs.toFixed(0)} ms with a ${WINDOW_US / 1000} ms window`);
     } finally {
       tx.close();
