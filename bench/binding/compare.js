@@ -5,7 +5,7 @@
 // CAN guest, after installing node-can into a scratch folder on the host).
 //
 //   node bench/binding/compare.js [--node-can DIR] [--iface vcan0] [--rates 10000,8000]
-//        [--seconds 5] [--drain 50000] [--tx 100000] [--strace N] [--no-python] [--coalesce 1000]
+//        [--seconds 5] [--drain 50000] [--tx 100000] [--strace N] [--no-python] [--coalesce 5000]
 // (--rates 0, --drain 0, --tx 0: skip that part)
 //
 // Paced: bench/tools/canpgen sends RATE frames/s for SECONDS to one receiver process at a
@@ -37,7 +37,7 @@ const SECONDS = Number(opt('--seconds', 5));
 const DRAIN = Number(opt('--drain', 50000));
 const TX = Number(opt('--tx', 100000));
 const STRACE = Number(opt('--strace', 0));
-const COALESCE_US = Number(opt('--coalesce', 1000));
+const COALESCE_US = Number(opt('--coalesce', 5000));
 const NODE_CAN_DIR = opt('--node-can', process.env.NODE_CAN_DIR || '');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
