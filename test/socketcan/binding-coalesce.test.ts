@@ -20,6 +20,37 @@ function frame(seq: number): CanFrame {
   return { id: 0x1000000 | (seq & 0xffff), extended: true, data };
 }
 
+interface Reception {
+  /** Resolves once `total` frames arrived. */
+  done: Promise<void>;
+  received: number;
+  events: number;
+  outOfOrder: number;
+}
+
+/** Counts the 'frames' events of `rx` and checks the sequence numbers of `frame(seq)` come in order. */
+function receiveInOrder(rx: ReturnType<typeof socketCanBus.open>, total: number): Reception {
+  let lastSeq = -1;
+  const r: Reception = { done: Promise.resolve(), received: 0, events: 0, outOfOrder: 0 };
+  r.done = withTimeout(
+    new Promise<void>((resolve) => {
+      rx.on('frames', (batch: FrameBatch) => {
+        r.events++;
+        for (let i = 0; i < batch.count; i++) {
+          const seq = batch.buffer.readUInt32LE(batch.dataOffset(i));
+          if (seq <= lastSeq) r.outOfOrder++;
+          lastSeq = seq;
+        }
+        r.received += batch.count;
+        if (r.received >= total) resolve();
+      });
+    }),
+    30_000,
+    `receiving ${total} frames`,
+  );
+  return r;
+}
+
 describe('SocketCAN binding: receive coalescing', () => {
   /** Median time from send to the 'frames' event of single frames sent to an idle socket. */
   async function idleRoundTrips(windowUs: number): Promise<number[]> {
@@ -65,26 +96,7 @@ describe('SocketCAN binding: receive coalescing', () => {
     const PER_CHUNK = 10;
     const TOTAL = CHUNKS * PER_CHUNK;
     try {
-      let received = 0;
-      let events = 0;
-      let lastSeq = -1;
-      let outOfOrder = 0;
-      const done = withTimeout(
-        new Promise<void>((resolve) => {
-          rx.on('frames', (batch: FrameBatch) => {
-            events++;
-            for (let i = 0; i < batch.count; i++) {
-              const seq = batch.buffer.readUInt32LE(batch.dataOffset(i));
-              if (seq <= lastSeq) outOfOrder++;
-              lastSeq = seq;
-            }
-            received += batch.count;
-            if (received >= TOTAL) resolve();
-          });
-        }),
-        30_000,
-        `receiving ${TOTAL} frames`,
-      );
+      const r = receiveInOrder(rx, TOTAL);
       const t0 = performance.now();
       // Chunks of frames a few ms apart: without a window each chunk is its own read.
       for (let c = 0; c < CHUNKS; c++) {
@@ -93,16 +105,16 @@ describe('SocketCAN binding: receive coalescing', () => {
         await tx.sendMany(frames);
         await delay(2);
       }
-      await done;
+      await r.done;
       const elapsedMs = performance.now() - t0;
       const bound = Math.ceil(elapsedMs / (WINDOW_US / 1000)) + 2;
-      console.log(`${TOTAL} frames in ${CHUNKS} chunks over ${elapsedMs.toFixed(0)} ms: ${events} events (bound ${bound})`);
-      assert.equal(received, TOTAL);
-      assert.equal(outOfOrder, 0);
+      console.log(`${TOTAL} frames in ${CHUNKS} chunks over ${elapsedMs.toFixed(0)} ms: ${r.events} events (bound ${bound})`);
+      assert.equal(r.received, TOTAL);
+      assert.equal(r.outOfOrder, 0);
       assert.equal(rx.getStats().kernelDrops, 0);
       // The first read finds a chunk (busy): from then on one read per window at most
       // (without a window every chunk, a few ms apart, would be read on its own).
-      assert.ok(events <= bound, `${events} events for ${elapsedMs.toFixed(0)} ms with a ${WINDOW_US / 1000} ms window`);
+      assert.ok(r.events <= bound, `${r.events} events for ${elapsedMs.toFixed(0)} ms with a ${WINDOW_US / 1000} ms window`);
     } finally {
       tx.close();
       rx.close();
@@ -116,26 +128,7 @@ describe('SocketCAN binding: receive coalescing', () => {
     const rx = socketCanBus.open(iface, { receiveCoalesceUs: WINDOW_US, receiveCoalesceAlways: true });
     const TOTAL = 60;
     try {
-      let received = 0;
-      let events = 0;
-      let lastSeq = -1;
-      let outOfOrder = 0;
-      const done = withTimeout(
-        new Promise<void>((resolve) => {
-          rx.on('frames', (batch: FrameBatch) => {
-            events++;
-            for (let i = 0; i < batch.count; i++) {
-              const seq = batch.buffer.readUInt32LE(batch.dataOffset(i));
-              if (seq <= lastSeq) outOfOrder++;
-              lastSeq = seq;
-            }
-            received += batch.count;
-            if (received >= TOTAL) resolve();
-          });
-        }),
-        30_000,
-        `receiving ${TOTAL} frames`,
-      );
+      const r = receiveInOrder(rx, TOTAL);
       const t0 = performance.now();
       // One frame every 2 ms or more: each read finds a single frame and JS caught up, so no
       // load signal ever fires and without this option every frame is its own event.
@@ -143,13 +136,13 @@ describe('SocketCAN binding: receive coalescing', () => {
         await tx.send(frame(i));
         await delay(2);
       }
-      await done;
+      await r.done;
       const elapsedMs = performance.now() - t0;
       const bound = Math.ceil(elapsedMs / (WINDOW_US / 1000)) + 2;
-      console.log(`${TOTAL} single frames over ${elapsedMs.toFixed(0)} ms: ${events} events (bound ${bound})`);
-      assert.equal(received, TOTAL);
-      assert.equal(outOfOrder, 0);
-      assert.ok(events <= bound, `${events} events for ${elapsedMs.toFixed(0)} ms with a ${WINDOW_US / 1000} ms window`);
+      console.log(`${TOTAL} single frames over ${elapsedMs.toFixed(0)} ms: ${r.events} events (bound ${bound})`);
+      assert.equal(r.received, TOTAL);
+      assert.equal(r.outOfOrder, 0);
+      assert.ok(r.events <= bound, `${r.events} events for ${elapsedMs.toFixed(0)} ms with a ${WINDOW_US / 1000} ms window`);
     } finally {
       tx.close();
       rx.close();
