@@ -357,7 +357,7 @@ void CanSocketWrap::ReadDirect(DirectReader* reader) {
       }
       if (static_cast<unsigned>(n) < kBatchFrames) break;  // drained
     }
-    if (records.size() > kRecordSize || core_->rx_coalesce_always) {
+    if (records.size() > kRecordSize || core_->CoalescesAlways()) {
       // Frames queue up between reads: load. The reactor (and its coalescing window) reads
       // from now on, in parallel with JS; it hands the socket back when the bus is quiet.
       core_->direct = false;

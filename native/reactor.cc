@@ -388,7 +388,7 @@ uint32_t Reactor::ReadSocket(const std::shared_ptr<SocketCore>& core) {
     }
   }
   if (wake_failed) retries_.push_back(Retry{core, std::chrono::steady_clock::now() + kBackoffMin, true});
-  if (frames_read > 1 || core->rx_coalesce_always) busy = true;
+  if (frames_read > 1 || core->CoalescesAlways()) busy = true;
   if (frames_read > 0) core->quiet_reads = busy ? 0 : core->quiet_reads + 1;
   // Only a drained socket waits: one that paused (JS is behind) or hit the per-wake-up cap
   // still has frames queued, and holding off then would only cap its throughput.

@@ -104,8 +104,9 @@ struct SocketCore {
   uint32_t rx_coalesce_us = 0;
   // Wait the window after every read that found frames, not only under load: a consumer
   // that trades up to rx_coalesce_us of latency for fewer, larger batches at any rate.
-  // Such a socket stays with the reactor (no direct reads).
+  // With a window, such a socket stays with the reactor (no direct reads).
   bool rx_coalesce_always = false;
+  bool CoalescesAlways() const { return rx_coalesce_always && rx_coalesce_us > 0; }
   std::deque<std::vector<uint8_t>> ready;  // batches of records for JS
 
   // Direct reads (direct.h): on a quiet bus the socket's own JS thread reads it, woken by

@@ -92,7 +92,6 @@ function filterPasses(filters: readonly CanFilter[] | null, rawId: number, join:
   return join && filters.length > 0;
 }
 
-
 export class VirtualCanBus implements CanBus {
   private readonly interfaces = new Map<string, VirtualInterface>();
   private readonly autoCreate: boolean;
