@@ -119,20 +119,31 @@ export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Collects `count` decoded frames from `sock` (rejects on timeout). */
-export function collectFrames(sock: CanSocket, count: number, timeoutMs = 5000): Promise<ReceivedFrame[]> {
+/**
+ * Starts collecting `count` decoded frames from `sock`, without a time limit: for tests
+ * whose frames arrive only after a step that may take long (a synchronous `tc` call).
+ * Put the limit on `done` from that step on.
+ */
+export function frameCollector(sock: CanSocket, count: number): { frames: ReceivedFrame[]; done: Promise<ReceivedFrame[]> } {
   const frames: ReceivedFrame[] = [];
   let onFrames: ((b: FrameBatch) => void) | undefined;
-  const p = new Promise<ReceivedFrame[]>((resolve) => {
+  const done = new Promise<ReceivedFrame[]>((resolve) => {
     onFrames = (batch: FrameBatch) => {
       for (let i = 0; i < batch.count && frames.length < count; i++) frames.push(batch.frame(i));
-      if (frames.length >= count) resolve(frames);
+      if (frames.length >= count) {
+        sock.off('frames', onFrames!);
+        resolve(frames);
+      }
     };
     sock.on('frames', onFrames);
   });
-  return withTimeout(p, timeoutMs, `${count} frames (got ${frames.length})`).finally(() => {
-    if (onFrames) sock.off('frames', onFrames);
-  });
+  return { frames, done };
+}
+
+/** Collects `count` decoded frames from `sock` (rejects on timeout). */
+export function collectFrames(sock: CanSocket, count: number, timeoutMs = 5000): Promise<ReceivedFrame[]> {
+  const c = frameCollector(sock, count);
+  return withTimeout(c.done, timeoutMs, () => `${count} frames (got ${c.frames.length})`);
 }
 
 /** Resolves when no frame arrived on `sock` for `quietMs`; returns what did arrive. */

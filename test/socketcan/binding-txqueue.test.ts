@@ -14,7 +14,7 @@ import { before, describe, it } from 'node:test';
 import { socketCanBus } from '../../lib/can/socketcan.js';
 import type { SocketCanSocket } from '../../lib/can/socketcan.js';
 import type { CanError, CanFrame } from '../../lib/can/types.js';
-import { collectFrames, createVcan, delay, deleteVcan, framesWithin, modprobe, tc, withTimeout } from '../helpers/vcan.js';
+import { createVcan, delay, deleteVcan, frameCollector, framesWithin, modprobe, tc, withTimeout } from '../helpers/vcan.js';
 
 function frame(i: number): CanFrame {
   const data = Buffer.alloc(4);
@@ -56,7 +56,7 @@ describe('SocketCAN binding: TX queue', () => {
     const tx: SocketCanSocket = socketCanBus.open(iface, { txQueueLimit: 50 });
     const rx = socketCanBus.open(iface);
     try {
-      const got = handled(collectFrames(rx, 60, 30_000 * SLOW));
+      const got = frameCollector(rx, 60);
       const early = framesWithin(rx, 300 * SLOW);
       // 10 frames fit in the qdisc; the next 40 are refused by the kernel and parked.
       const first: Promise<void>[] = [];
@@ -80,7 +80,7 @@ describe('SocketCAN binding: TX queue', () => {
       tc('qdisc', 'change', 'dev', iface, 'root', 'plug', 'release_indefinite');
       const settled = await withTimeout(outcomes([...first, ...second.slice(0, 10)]), 20_000 * SLOW, 'parked frames settle');
       assert.deepEqual(settled, new Array(60).fill('ok'));
-      const frames = await got;
+      const frames = await withTimeout(got.done, 30_000 * SLOW, () => `60 frames (got ${got.frames.length})`);
       assert.deepEqual(
         frames.map((f) => f.data.readUInt32LE(0)),
         Array.from({ length: 60 }, (_, i) => i),
@@ -126,12 +126,12 @@ describe('SocketCAN binding: TX queue', () => {
       assert.equal(tx.getStats().txQueueDepth, 38);
       const earlyFrames = await early; // still plugged: only what the kernel took so far
       // Retry what was refused once the queue has room again: each frame goes out once.
-      const got = handled(collectFrames(rx, 18 + 20 + 12, 30_000 * SLOW));
+      const got = frameCollector(rx, 18 + 20 + 12);
       tc('qdisc', 'change', 'dev', iface, 'root', 'plug', 'release_indefinite');
       assert.deepEqual(await withTimeout(outcomes([...parked, fits]), 20_000 * SLOW, 'parked sends settle'), new Array(19).fill('ok'));
       await tx.sendMany(range(300, 12));
       assert.deepEqual(
-        (await got).map((f) => f.data.readUInt32LE(0)),
+        (await withTimeout(got.done, 30_000 * SLOW, () => `50 frames (got ${got.frames.length})`)).map((f) => f.data.readUInt32LE(0)),
         [...Array.from({ length: 18 }, (_, i) => i), ...Array.from({ length: 20 }, (_, i) => 200 + i), ...Array.from({ length: 12 }, (_, i) => 300 + i)],
       );
       assert.deepEqual(
@@ -159,7 +159,8 @@ describe('SocketCAN binding: TX queue', () => {
     try {
       const N = 3000;
       const frames = Array.from({ length: N }, (_, i) => frame(i));
-      const got = handled(collectFrames(rx, N, 30_000 * SLOW));
+      // Frames the kernel takes reach rx at once; the rest after the release below.
+      const got = frameCollector(rx, N);
       const sending = handled(tx.sendMany(frames));
       await delay(100 * SLOW);
       const st = tx.getStats();
@@ -168,8 +169,8 @@ describe('SocketCAN binding: TX queue', () => {
       const cpu = await cpuMsDuring(300);
       assert.ok(cpu < 150 * SLOW, `CPU while parked on EAGAIN: ${cpu} ms in 300 ms`);
       tc('qdisc', 'change', 'dev', iface, 'root', 'plug', 'release_indefinite');
-      await withTimeout(sending, 30_000 * SLOW, 'sendMany settles');
-      const received = await got;
+      await withTimeout(sending, 30_000 * SLOW, () => `sendMany settles (tx ${JSON.stringify(tx.getStats())})`);
+      const received = await withTimeout(got.done, 30_000 * SLOW, () => `${N} frames (got ${got.frames.length})`);
       received.forEach((f, i) => assert.equal(f.data.readUInt32LE(0), i));
       assert.equal(tx.getStats().txQueueDepth, 0);
       assert.equal(tx.getStats().txFrames, N);
