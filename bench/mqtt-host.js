@@ -8,7 +8,7 @@
 //   fan-out  1 against 100 subscribers (the broker fans out; the bridge should not notice)
 //   qos      QoS 0 against QoS 1 at the same rate (what the acknowledgements cost)
 //
-//   node bench/mqtt-host.js [--rate 200] [--seconds 10] [--fanout 100] [--qos-rate 1000]
+//   node bench/mqtt-host.js [--rate 200] [--seconds 10] [--fanout 100 (0: no fan-out rows)] [--qos-rate 1000]
 // Needs `npm run build:ts` and Debian's mosquitto and mosquitto-clients. Figures are printed,
 // never asserted.
 
@@ -33,6 +33,12 @@ const QOS_RATE = opt('--qos-rate', 1000);
 const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => fs.existsSync(p));
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** This process's main thread (the event loop): how often it went to sleep and was woken. */
+function loopSleeps() {
+  const m = /voluntary_ctxt_switches:\s+(\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  return m === null ? NaN : Number(m[1]);
+}
 
 async function freePort() {
   const srv = net.createServer().listen(0, '127.0.0.1');
@@ -116,6 +122,7 @@ async function measure(port, { qos, rate, subscribers }) {
   await connected;
   const subs = await startSubscribers(port, subscribers, count);
   const cpu0 = process.cpuUsage();
+  const sleeps0 = loopSleeps();
   await injectPaced(bus, rate, count);
   // Until the bridge has handed everything to the broker (QoS 1: acknowledged too).
   for (let i = 0; i < 600; i++) {
@@ -124,34 +131,42 @@ async function measure(port, { qos, rate, subscribers }) {
     await sleep(10);
   }
   const cpu = process.cpuUsage(cpu0);
+  const sleeps = loopSleeps() - sleeps0;
   const stats = bridge.stats();
   await subs.done();
   await bridge.stop();
   const usPerEvent = (cpu.user + cpu.system) / count;
-  return { count, usPerEvent, published: stats.published, delivered: subs.counted() };
+  return { count, usPerEvent, wakeupsPerEvent: sleeps / count, published: stats.published, delivered: subs.counted() };
 }
 
 function line(name, r) {
   const pct = ((100 * r.delivered) / r.count).toFixed(2);
-  process.stdout.write(`${name.padEnd(34)} ${r.usPerEvent.toFixed(1).padStart(8)} µs/event  published ${r.published}/${r.count}  delivered ${pct} %\n`);
+  process.stdout.write(
+    `${name.padEnd(34)} ${r.usPerEvent.toFixed(1).padStart(8)} µs/event  ${r.wakeupsPerEvent.toFixed(2)} loop wake-ups/event  published ${r.published}/${r.count}  delivered ${pct} %\n`,
+  );
   const key = name.replace(/[^a-z0-9]+/gi, '_').replace(/_$/, '').toLowerCase();
-  process.stdout.write(`mqtthost.${key}.us_per_event=${r.usPerEvent.toFixed(2)}\nmqtthost.${key}.delivered_pct=${pct}\n`);
+  process.stdout.write(
+    `mqtthost.${key}.us_per_event=${r.usPerEvent.toFixed(2)}\nmqtthost.${key}.wakeups_per_event=${r.wakeupsPerEvent.toFixed(3)}\nmqtthost.${key}.delivered_pct=${pct}\n`,
+  );
 }
 
 async function main() {
   const broker = await startBroker();
   process.stdout.write(`# node ${process.version}; ${os.cpus().length} CPUs; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; mosquitto port ${broker.port}\n`);
   try {
-    const one = await measure(broker.port, { qos: 0, rate: RATE, subscribers: 1 });
-    line(`fan-out QoS 0 @${RATE} fps, 1 sub`, one);
-    const many = await measure(broker.port, { qos: 0, rate: RATE, subscribers: FANOUT });
-    line(`fan-out QoS 0 @${RATE} fps, ${FANOUT} subs`, many);
-    process.stdout.write(`mqtthost.fanout_ratio=${(many.usPerEvent / one.usPerEvent).toFixed(2)}\n`);
+    if (FANOUT > 0) {
+      const one = await measure(broker.port, { qos: 0, rate: RATE, subscribers: 1 });
+      line(`fan-out QoS 0 @${RATE} fps, 1 sub`, one);
+      const many = await measure(broker.port, { qos: 0, rate: RATE, subscribers: FANOUT });
+      line(`fan-out QoS 0 @${RATE} fps, ${FANOUT} subs`, many);
+      process.stdout.write(`mqtthost.fanout_ratio=${(many.usPerEvent / one.usPerEvent).toFixed(2)}\n`);
+    }
     const q0 = await measure(broker.port, { qos: 0, rate: QOS_RATE, subscribers: 1 });
     line(`QoS 0 @${QOS_RATE} fps`, q0);
     const q1 = await measure(broker.port, { qos: 1, rate: QOS_RATE, subscribers: 1 });
     line(`QoS 1 @${QOS_RATE} fps`, q1);
     process.stdout.write(`mqtthost.qos1_over_qos0=${(q1.usPerEvent / q0.usPerEvent).toFixed(2)}\n`);
+    process.stdout.write(`mqtthost.qos1_over_qos0_wakeups=${(q1.wakeupsPerEvent / q0.wakeupsPerEvent).toFixed(2)}\n`);
   } finally {
     broker.child.kill();
     fs.rmSync(broker.dir, { recursive: true, force: true });
