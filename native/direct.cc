@@ -14,10 +14,10 @@ namespace uvscpd {
 DirectReader* DirectReader::ForEnv(napi_env env, const std::shared_ptr<EnvState>& state) {
   if (state->direct != nullptr || state->direct_unavailable) return state->direct;
   state->direct_unavailable = true;  // until it is set up
-  // Opt-in (UVSCPD_DIRECT_READS=1) until it keeps every guarantee of the reactor path: while
-  // the JS thread is busy (a long sendMany, a slow handler) nothing reads a socket in direct
-  // mode, so a burst then overflows the kernel buffer where the reactor thread would have
-  // drained it (binding-burst.test.ts loses frames with it on).
+  // Opt-in (UVSCPD_DIRECT_READS=1) until it measures better than the reactor path, which it
+  // has not yet (bench/README.md, "Direct reads"). While the JS thread is busy nothing reads
+  // a socket in direct mode and the kernel buffer holds the frames; the reactor path holds
+  // at most kMaxReadyBatches more before it pauses too.
   const char* knob = std::getenv("UVSCPD_DIRECT_READS");
   if (knob == nullptr || knob[0] != '1') return nullptr;
   uv_loop_t* loop = nullptr;

@@ -7,7 +7,7 @@
 // Figures are reported, never asserted: the exit status is 0 unless the bench could not run.
 //
 // Usage: node scripts/run-bench.js [--quick] [--only startup,idle,memory,rx,fanout,send,syscalls,kernel,mqtt,mqttout,base,binding]
-//                                  [--repeat N] [--cpu-prof DIR] [--no-strace] [--in-guest]
+//                                  [--repeat N] [--cpu-prof DIR] [--no-strace] [--no-jitter] [--in-guest]
 //
 // `binding` (only when named in --only: it installs from npm) compares the SocketCAN binding
 // with node-can: node-can is installed here, on the host, into a scratch folder

@@ -1,9 +1,12 @@
 /* canpgen: paced CAN frame generator.
- *   canpgen IFACE COUNT RATE [CANID_HEX]
+ *   canpgen IFACE COUNT RATE [CANID_HEX|-] [JITTER]
  * Sends COUNT extended frames (VSCP Level I id; default class 20 type 3, prio 3) of 8 bytes
  * (seq + CLOCK_MONOTONIC send time, see common.h). RATE frames/s; 0 = as fast as the
  * kernel takes them. Paced with absolute clock_nanosleep to t0 + i/RATE (late frames go
- * at once, so the average rate holds). ENOBUFS (queue full) is retried after poll/100 us.
+ * at once, so the average rate holds). JITTER 1 sends frame i at a uniformly random point of
+ * its slot, t0 + (i + u)/RATE: the guest samples CPU on a 10 ms tick, and a strictly periodic
+ * generator keeps one phase against that tick for a whole run, which biases the sample
+ * differently in every run. ENOBUFS (queue full) is retried after poll/100 us.
  * The socket has an empty receive filter: the generator reads nothing.
  * Output: key=value lines. */
 #include "common.h"
@@ -24,7 +27,10 @@ int main(int argc, char **argv) {
   const char *ifname = argv[1];
   long count = arg_long(argv[2], "count");
   long rate = arg_long(argv[3], "rate");
-  uint32_t canid = argc > 4 ? (uint32_t)strtoul(argv[4], NULL, 16) : ((3u << 26) | (20u << 16) | (3u << 8) | 1u);
+  uint32_t canid = argc > 4 && strcmp(argv[4], "-") != 0 ? (uint32_t)strtoul(argv[4], NULL, 16)
+                                                         : ((3u << 26) | (20u << 16) | (3u << 8) | 1u);
+  int jitter = argc > 5 && arg_long(argv[5], "jitter") != 0;
+  uint64_t rng = 0x9e3779b97f4a7c15ull ^ now_us(); /* xorshift64; any seed but 0 */
 
   int s = open_can(ifname);
   if (s < 0) return 1;
@@ -41,6 +47,10 @@ int main(int argc, char **argv) {
   for (long i = 0; i < count; i++) {
     if (rate > 0) {
       uint64_t off_ns = (uint64_t)i * 1000000000ull / (uint64_t)rate;
+      if (jitter) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        off_ns += (rng >> 11) % (1000000000ull / (uint64_t)rate);
+      }
       struct timespec due = t0;
       due.tv_sec += off_ns / 1000000000ull;
       due.tv_nsec += off_ns % 1000000000ull;
