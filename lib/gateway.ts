@@ -43,6 +43,7 @@ export class VscpGateway extends VscpServer {
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       ...(options.receiveBufferSize === undefined ? {} : { receiveBufferSize: options.receiveBufferSize }),
       ...(options.receiveCoalesceUs === undefined ? {} : { receiveCoalesceUs: options.receiveCoalesceUs }),
+      ...(options.receiveCoalesceAlways === undefined ? {} : { receiveCoalesceAlways: options.receiveCoalesceAlways }),
       ...options.mqtt,
     });
     super(withInfoLines(options, () => bridge.statusLines()));

@@ -28,6 +28,7 @@ import type {
   InterfaceState,
 } from './types.js';
 import { CAN_MAX_DLEN, MAX_RECEIVE_COALESCE_US } from './types.js';
+import { scheduleMicrotask } from '../microtask.js';
 
 export { addonInfo };
 export type { AddonInfo } from './native.js';
@@ -269,7 +270,7 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
       this.#queuedFrames += frames.length;
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
-        queueMicrotask(() => this.#flush());
+        scheduleMicrotask(() => this.#flush());
       }
     });
   }
@@ -413,13 +414,12 @@ export class SocketCanSocket extends EventEmitter implements CanSocket {
       // Everything the reactor had ready goes out as ONE 'frames' event: a consumer
       // (a server session) then pays its per-event work (one TCP write, say) once per
       // delivery instead of once per recvmmsg batch (docs/design.md, "The native layer").
-      for (const b of batches.length > 1 ? [Buffer.concat(batches)] : batches) {
-        if (this.#closed) break;
-        const batch = new FrameBatch(b, b.length / RECORD_SIZE);
+      const ready = batches.length > 1 ? Buffer.concat(batches) : batches[0];
+      if (ready !== undefined && !this.#closed) {
+        const batch = new FrameBatch(ready, ready.length / RECORD_SIZE);
         const changes = this.#errorMask !== 0 ? trackBatch(this.#busState, batch) : null;
         if (changes !== null) for (const change of changes) listenerErrors.emit(this, 'busState', change);
-        if (this.#closed) break;
-        listenerErrors.emit(this, 'frames', batch);
+        if (!this.#closed) listenerErrors.emit(this, 'frames', batch);
       }
     }
     if (errors) {

@@ -212,6 +212,11 @@ export const OPTIONS = [
     unit: ' microseconds',
     help: 'under load, gather CAN frames this long before a read; an idle bus is read at once; 0 = off',
   },
+  {
+    long: 'rx-coalesce-always',
+    kind: 'flag',
+    help: 'wait the --rx-coalesce window after every read, not only under load: fewer wake-ups at everyday rates for up to one window of latency',
+  },
   { long: 'pid-file', kind: 'text', arg: 'PATH', help: 'write the process id here once listening; removed on exit' },
   {
     long: 'log-level',
@@ -320,6 +325,8 @@ export interface CliConfig {
   receiveBufferSize: number | undefined;
   /** Receive coalescing window under load, microseconds; 0 = off. */
   receiveCoalesceUs: number;
+  /** --rx-coalesce-always: the window after every read, not only under load. */
+  receiveCoalesceAlways: boolean;
   /** As given (may be relative; the CLI resolves it before chdir). */
   pidFile: string | undefined;
   logLevel: LogLevel;
@@ -527,6 +534,7 @@ function build(v: OptionValues): CliConfig {
     idleTimeoutMs: (v.integer('idle-timeout') as number) * 1000,
     receiveBufferSize: v.integer('rcvbuf'),
     receiveCoalesceUs: v.integer('rx-coalesce') as number,
+    receiveCoalesceAlways: v.flag('rx-coalesce-always'),
     pidFile: v.text('pid-file'),
     logLevel: textOr(v, 'log-level') as LogLevel,
     syslog: v.negatable('syslog'),
@@ -573,7 +581,7 @@ export function describeConfig(c: CliConfig): string {
     `max clients ${c.maxClients}`,
     `idle timeout ${c.idleTimeoutMs === 0 ? 'off' : `${c.idleTimeoutMs / 1000} s`}`,
     `receive buffer ${c.receiveBufferSize === undefined ? "the kernel's" : `${c.receiveBufferSize} bytes`}`,
-    `rx-coalesce ${c.receiveCoalesceUs} us`,
+    `rx-coalesce ${c.receiveCoalesceUs} us${c.receiveCoalesceAlways ? ', after every read' : ''}`,
     `user ${c.user ?? '(none)'}`,
     `password ${c.password !== undefined || c.passwordFile !== undefined ? 'set' : '(none)'}`,
     `login ${c.requireLogin ? 'required' : 'optional'}`,

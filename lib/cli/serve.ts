@@ -162,6 +162,7 @@ export async function serve(
       idleTimeoutMs: config.idleTimeoutMs,
       receiveBufferSize: config.receiveBufferSize,
       receiveCoalesceUs: config.receiveCoalesceUs,
+      receiveCoalesceAlways: config.receiveCoalesceAlways,
       logger,
     });
     server.on('error', (err: Error) => logger.error(`server error: ${err.message}`));

@@ -25,6 +25,7 @@ import { MAX_PAYLOAD_BYTES, frameFormatter, parsePayload } from './payload.js';
 import { AckFilteringStream } from './ack-stream.js';
 import { InflightWindow, OWN_PACKET_ID_MAX, PacketIdsAbove, publishPacketSize, writePublish } from './packet.js';
 import { FrameQueue } from './queue.js';
+import { scheduleMicrotask } from '../microtask.js';
 import { PublishTopic, expandSubscription, filterMayMatchTemplate, formatGuidPadded } from './topic.js';
 
 export type MqttBridgeState = 'stopped' | 'connecting' | 'connected' | 'reconnecting' | 'stopping';
@@ -369,6 +370,7 @@ export class MqttBridge extends EventEmitter {
     try {
       const socket = o.bus.open(o.canInterface, {
         receiveCoalesceUs: o.receiveCoalesceUs,
+        ...(o.receiveCoalesceAlways ? { receiveCoalesceAlways: true } : {}),
         ...(o.receiveBufferSize === undefined ? {} : { receiveBufferSize: o.receiveBufferSize }),
       });
       socket.on('frames', (batch: FrameBatch) => this.onFrames(batch));
@@ -537,7 +539,7 @@ export class MqttBridge extends EventEmitter {
   private schedulePump(): void {
     if (this.pumpScheduled) return;
     this.pumpScheduled = true;
-    queueMicrotask(this.scheduledPump);
+    scheduleMicrotask(this.scheduledPump);
   }
 
   // ---- the broker side -------------------------------------------------------

@@ -60,6 +60,8 @@ export interface MqttBridgeOptions {
   receiveBufferSize?: number;
   /** Receive coalescing window of the bridge's CAN socket, microseconds. Default DEFAULT_BRIDGE_COALESCE_US. */
   receiveCoalesceUs?: number;
+  /** The window after every read, not only under load (CanSocketOptions.receiveCoalesceAlways). Default false. */
+  receiveCoalesceAlways?: boolean;
   /** How long stop() may take: publish what is queued, mark the gateway offline, disconnect. Default 1000. */
   stopTimeoutMs?: number;
   /** First reconnect delay; it doubles per failed attempt up to reconnectMaxMs. Defaults 1000 and 30000. */
@@ -175,6 +177,7 @@ export interface ResolvedBridgeOptions {
   gatewayTopic: string;
   receiveBufferSize: number | undefined;
   receiveCoalesceUs: number;
+  receiveCoalesceAlways: boolean;
   stopTimeoutMs: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
@@ -227,6 +230,8 @@ export function resolveBridgeOptions(options: MqttBridgeOptions, defaultClientId
   if (options.receiveBufferSize !== undefined) fail('receiveBufferSize', checkInteger(options.receiveBufferSize, 1, 0x7fffffff));
   const receiveCoalesceUs = options.receiveCoalesceUs ?? DEFAULT_BRIDGE_COALESCE_US;
   fail('receiveCoalesceUs', checkInteger(receiveCoalesceUs, 0, MAX_RECEIVE_COALESCE_US));
+  const receiveCoalesceAlways = options.receiveCoalesceAlways ?? false;
+  fail('receiveCoalesceAlways', typeof receiveCoalesceAlways === 'boolean' ? null : 'must be a boolean');
   const stopTimeoutMs = options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
   fail('stopTimeoutMs', checkInteger(stopTimeoutMs, 100, 60_000));
   const reconnectMinMs = options.reconnectMinMs ?? DEFAULT_RECONNECT_MIN_MS;
@@ -255,6 +260,7 @@ export function resolveBridgeOptions(options: MqttBridgeOptions, defaultClientId
     gatewayTopic,
     receiveBufferSize: options.receiveBufferSize,
     receiveCoalesceUs,
+    receiveCoalesceAlways,
     stopTimeoutMs,
     reconnectMinMs,
     reconnectMaxMs,

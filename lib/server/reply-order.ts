@@ -4,6 +4,8 @@
 // settles, everything it held back leaves in one write. Pure logic: the
 // session gives it a sink (its socket) and it never touches a socket itself.
 
+import { scheduleMicrotask } from '../microtask.js';
+
 /** Where ordered output goes. */
 export interface ReplySink {
   /** Write text now (never called with ''). */
@@ -39,7 +41,7 @@ export class ReplyOrder {
 
   constructor(
     private readonly sink: ReplySink,
-    private readonly schedule: Scheduler = queueMicrotask,
+    private readonly schedule: Scheduler = scheduleMicrotask,
   ) {}
 
   /** Characters of text held back behind an unfinished reply. */

@@ -68,6 +68,12 @@ export interface VscpServerOptions {
    */
   receiveCoalesceUs?: number;
   /**
+   * Default false: the window only under load. true: after every read that found frames,
+   * so that at everyday rates one wake-up carries about rate x window frames, for up to
+   * one window of added latency per frame. See CanSocketOptions.receiveCoalesceAlways.
+   */
+  receiveCoalesceAlways?: boolean;
+  /**
    * Default true: listen() first opens and closes a CAN socket on canInterface and
    * rejects with its error, except when the interface does not exist: then it
    * logs a warning and listens (clients are told `No such device` until it exists).
@@ -141,6 +147,9 @@ export class VscpServer extends EventEmitter {
     const idleTimeoutMs = checkInteger('idleTimeoutMs', options.idleTimeoutMs ?? 0, 0, 2 ** 31 - 1);
     if (options.receiveBufferSize !== undefined) checkInteger('receiveBufferSize', options.receiveBufferSize, 1, 2 ** 31 - 1);
     if (options.receiveCoalesceUs !== undefined) checkInteger('receiveCoalesceUs', options.receiveCoalesceUs, 0, MAX_RECEIVE_COALESCE_US);
+    if (options.receiveCoalesceAlways !== undefined && typeof options.receiveCoalesceAlways !== 'boolean') {
+      throw new TypeError('receiveCoalesceAlways must be a boolean');
+    }
     this.verifyInterface = options.verifyInterface ?? true;
     this.logger = options.logger ?? silentLogger;
 
@@ -186,6 +195,7 @@ export class VscpServer extends EventEmitter {
         errorMask: CAN_ERR_BUS_STATE_MASK,
         ...(options.receiveBufferSize === undefined ? {} : { receiveBufferSize: options.receiveBufferSize }),
         receiveCoalesceUs: options.receiveCoalesceUs ?? DEFAULT_RECEIVE_COALESCE_US,
+        ...(options.receiveCoalesceAlways === true ? { receiveCoalesceAlways: true } : {}),
       },
       origins: this.origins,
       get trackOrigins(): boolean {

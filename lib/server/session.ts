@@ -11,6 +11,7 @@ import type { FrameBatch } from '../can/record.js';
 import { RECORD_FLAG_LOCAL, RECORD_FLAG_OWN } from '../can/record.js';
 import type { BusStateChange, CanBus, CanError, CanSocket, CanSocketOptions } from '../can/types.js';
 import { CAN_EFF_FLAG } from '../can/types.js';
+import { scheduleMicrotask } from '../microtask.js';
 import { PACKAGE_HOME, PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import type { Guid } from '../vscp/index.js';
 import { formatEventLine, isVscpFrame } from '../vscp/index.js';
@@ -487,7 +488,7 @@ export class Session {
       this.stopReadingCan();
       return;
     }
-    if (this.events === '') queueMicrotask(this.flushEvents);
+    if (this.events === '') scheduleMicrotask(this.flushEvents);
     this.events += text;
   }
 

@@ -44,6 +44,7 @@ describe('cli options: defaults', () => {
     assert.equal(c.idleTimeoutMs, 0);
     assert.equal(c.receiveBufferSize, undefined);
     assert.equal(c.receiveCoalesceUs, 1000);
+    assert.equal(c.receiveCoalesceAlways, false);
     assert.equal(c.pidFile, undefined);
     assert.equal(c.logLevel, 'info');
     assert.equal(c.syslog, undefined);
@@ -140,6 +141,10 @@ describe('cli options: each option, short and long', () => {
     assert.equal(config(['--rx-coalesce=250']).receiveCoalesceUs, 250);
     assert.equal(config(['--rx-coalesce', '10000']).receiveCoalesceUs, 10000);
   });
+  it('--rx-coalesce-always: the window after every read', () => {
+    assert.equal(config(['--rx-coalesce-always']).receiveCoalesceAlways, true);
+    assert.equal(config(['--rx-coalesce', '5000', '--rx-coalesce-always']).receiveCoalesceUs, 5000);
+  });
   it('--password-file is kept as a path (the CLI reads it) and satisfies --require-login', () => {
     const c = config(['--require-login', '-U', 'a', '--password-file', 'secret.txt']);
     assert.equal(c.passwordFile, 'secret.txt');
@@ -199,6 +204,7 @@ describe('cli options: invalid values give one clear line', () => {
     [['--rx-coalesce', '10001'], /^invalid receive coalescing window '10001'/],
     [['--rx-coalesce', '1.5'], /^invalid receive coalescing window '1.5'/],
     [['--rx-coalesce'], /^option --rx-coalesce requires a value$/],
+    [['--rx-coalesce-always=1'], /^option --rx-coalesce-always takes no value$/],
     [['--log-level', 'loud'], /^invalid log level 'loud': expected one of error, warn, info, debug$/],
     [['--require-login'], /^option --require-login needs both -U\/--user and -P\/--password \(or --password-file\)$/],
     [['-P', 'a', '--password-file', '/x'], /^options -P\/--password and --password-file exclude each other$/],

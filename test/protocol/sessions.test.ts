@@ -5,9 +5,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CanSocket } from '../../lib/can/types.js';
+import type { CanSocket, CanSocketOptions } from '../../lib/can/types.js';
 import { CAN_EFF_FLAG } from '../../lib/can/types.js';
-import type { VirtualCanBus } from '../../lib/can/virtual-bus.js';
+import { VirtualCanBus } from '../../lib/can/virtual-bus.js';
+import { VscpServer } from '../../lib/server/server.js';
 import { TestClient } from '../helpers/client.js';
 import { sleep, startServer, waitForCdta } from '../helpers/server.js';
 
@@ -162,4 +163,32 @@ test('the server keeps one timer: 5 idle looping clients get keep-alives without
   } finally {
     await s.close();
   }
+});
+
+test("each session's CAN socket gets the server's receive options", { timeout: 10000 }, async () => {
+  for (const [options, expected] of [
+    [{}, { receiveCoalesceUs: 1000, receiveCoalesceAlways: undefined }],
+    [{ receiveCoalesceUs: 5000, receiveCoalesceAlways: true }, { receiveCoalesceUs: 5000, receiveCoalesceAlways: true }],
+  ] as const) {
+    const s = await startServer(options);
+    const seen: CanSocketOptions[] = [];
+    const realOpen = s.bus.open.bind(s.bus);
+    s.bus.open = (name, socketOptions = {}) => {
+      seen.push(socketOptions);
+      return realOpen(name, socketOptions);
+    };
+    try {
+      const c = await s.client();
+      assert.deepEqual(await c.command('noop'), ['+OK']);
+      await waitForSessions(() => seen.length, 1);
+      assert.equal(seen[0]?.receiveCoalesceUs, expected.receiveCoalesceUs);
+      assert.equal(seen[0]?.receiveCoalesceAlways, expected.receiveCoalesceAlways);
+    } finally {
+      await s.close();
+    }
+  }
+});
+
+test('receiveCoalesceAlways must be a boolean', () => {
+  assert.throws(() => new VscpServer({ bus: new VirtualCanBus(), receiveCoalesceAlways: 'yes' as unknown as boolean }), /receiveCoalesceAlways must be a boolean/);
 });
