@@ -32,7 +32,7 @@ const root = path.resolve(__dirname, '..');
 // Tools are compiled into a fresh temporary directory per run (not build/: `node-gyp rebuild`
 // wipes that, possibly in the middle of a run).
 const toolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'uvscpd-bench-'));
-const TOOLS = ['canpgen', 'canrx', 'vscpcli', 'vscpsend', 'refrelay', 'spin', 'mqttcount'];
+const TOOLS = ['canpgen', 'canrx', 'vscpcli', 'vscpsend', 'refrelay', 'spin', 'mqttcount', 'oscost'];
 const TICK_US = 1e6 / 100; // USER_HZ: /proc/<pid>/stat counts 10 ms ticks
 
 // ---- options ----------------------------------------------------------------------------
@@ -343,6 +343,12 @@ async function stopDaemon(d) {
 }
 
 // ---- scenarios --------------------------------------------------------------------------
+
+/** The price of a system call, a clock read and a minor fault in this run (bench/tools/oscost.c). */
+async function osCost(prefix) {
+  const c = await tool('oscost', []).results;
+  for (const k of ['syscall_us', 'clock_read_us', 'minor_fault_us']) kv(`${prefix}.${k}`, c[k]);
+}
 
 /** canpgen sending `count` frames at `rate` frames/s (0: as fast as the kernel takes them). */
 function generator(count, rate) {
@@ -804,38 +810,48 @@ async function baseScenario() {
 }
 
 /**
- * Per-frame cost at everyday rates (`--only perframe`): the daemon as built (every read by
- * the reactor thread), the same daemon with direct reads on a quiet bus
- * (UVSCPD_DIRECT_READS=1, experimental) and the C yardstick, back to back, at RATES with 1 and 5
- * clients; then strace counts at 1000 fps, one client, for each (clock reads listed apart:
- * the guest has no vDSO, so they are system calls here and not on a normal machine).
+ * Per-frame cost at everyday rates (`--only perframe`), back to back at PF_RATES with 1 and 5
+ * clients: the daemon as built (every read by the reactor thread); with direct reads on a
+ * quiet bus (UVSCPD_DIRECT_READS=1, experimental); with a latency budget
+ * (`--rx-coalesce 10000 --rx-coalesce-always`: every read waits the window, so a wake-up
+ * carries the frames of up to 10 ms); `--base DIR`'s daemon when given; and the C yardstick.
+ * Each repetition runs every variant once, so that the guest's drift over minutes spreads
+ * over all of them. Then strace counts at 1000 fps, one client, per variant (clock reads
+ * listed apart: the guest has no vDSO, so they are system calls here and not on a normal
+ * machine).
  */
+const PF_VARIANTS = [
+  ['pf.ours', () => startDaemon({ rcvbuf: BIG_RCVBUF })],
+  ['pf.direct', () => startDaemon({ rcvbuf: BIG_RCVBUF, env: { UVSCPD_DIRECT_READS: '1' } })],
+  ['pf.always', () => startDaemon({ rcvbuf: BIG_RCVBUF, rxCoalesce: 10000, extra: ['--rx-coalesce-always'] })],
+  ...(BASE === null ? [] : [['pf.base', () => startDaemon({ rcvbuf: BIG_RCVBUF, tree: BASE })]]),
+  ['pf.ref', () => startRef()],
+];
+
 async function perFrameScenario() {
-  const configs = [
-    ['pf.ours', () => startDaemon({ rcvbuf: BIG_RCVBUF })],
-    ['pf.direct', () => startDaemon({ rcvbuf: BIG_RCVBUF, env: { UVSCPD_DIRECT_READS: '1' } })],
-    ['pf.ref', () => startRef()],
-  ];
   const clockCalls = ['clock_gettime', 'clock_gettime64', 'gettimeofday', 'time'];
-  for (const [name, start] of configs) {
-    const d = await start();
-    for (let i = 1; i <= REPEAT; i++) {
+  for (let i = 1; i <= REPEAT; i++) {
+    for (const [name, start] of PF_VARIANTS) {
+      const d = await start();
       for (const clients of [1, 5]) {
         // At least 2000 frames per run: at 250 frames/s, 5 s would be too few 10 ms CPU ticks.
         for (const rate of PF_RATES) await relay(d, { clients, rate, count: Math.max(2000, rate * DUR_S), prefix: `${name}.c${clients}.rx${rate}#${i}` });
       }
+      await stopDaemon(d);
     }
-    if (STRACE && spawnSync('strace', ['-V'], { stdio: 'ignore' }).status === 0) {
-      const frames = QUICK ? 1000 : 3000;
-      const st = await straced(d, () => relay(d, { clients: 1, rate: 1000, count: frames, prefix: `${name}.strace1000` }));
-      const clock = clockCalls.reduce((a, k) => a + (st.bySyscall[k] ?? 0), 0);
-      // Per frame relayed to the client: under strace a slow guest may not relay them all.
-      const relayed = Math.max(1, st.r.c.received ?? 0);
-      kv(`${name}.sys1000.relayed`, relayed);
-      kv(`${name}.sys1000.per_frame`, fmt(st.total / relayed, 2));
-      kv(`${name}.sys1000.per_frame_without_clock`, fmt((st.total - clock) / relayed, 2));
-      for (const [call, n] of Object.entries(st.bySyscall).sort((a, b) => b[1] - a[1])) kv(`${name}.sys1000.${call}`, n);
-    }
+  }
+  if (!STRACE || spawnSync('strace', ['-V'], { stdio: 'ignore' }).status !== 0) return;
+  for (const [name, start] of PF_VARIANTS) {
+    const d = await start();
+    const frames = QUICK ? 1000 : 3000;
+    const st = await straced(d, () => relay(d, { clients: 1, rate: 1000, count: frames, prefix: `${name}.strace1000` }));
+    const clock = clockCalls.reduce((a, k) => a + (st.bySyscall[k] ?? 0), 0);
+    // Per frame relayed to the client: under strace a slow guest may not relay them all.
+    const relayed = Math.max(1, st.r.c.received ?? 0);
+    kv(`${name}.sys1000.relayed`, relayed);
+    kv(`${name}.sys1000.per_frame`, fmt(st.total / relayed, 2));
+    kv(`${name}.sys1000.per_frame_without_clock`, fmt((st.total - clock) / relayed, 2));
+    for (const [call, n] of Object.entries(st.bySyscall).sort((a, b) => b[1] - a[1])) kv(`${name}.sys1000.${call}`, n);
     await stopDaemon(d);
   }
 }
@@ -882,6 +898,7 @@ async function main() {
   kv('meta.quick', QUICK ? 1 : 0);
   kv('meta.repeat', REPEAT);
   kv('meta.jitter', JITTER);
+  await osCost('meta.start');
   const t0 = Date.now();
   await startSpinner();
 
@@ -1100,6 +1117,7 @@ async function main() {
   if (want('base') && BASE !== null) await baseScenario();
   else if (want('base') && ONLY !== null) note('base: give --base DIR, a checkout with dist/ built');
   kv('meta.spin_baseline_end_units_per_s', (await spinBaseline()).toFixed(0));
+  await osCost('meta.end');
   spinner.child.kill('SIGTERM');
   kv('meta.bench_seconds', ((Date.now() - t0) / 1000).toFixed(0));
   report();
@@ -1117,6 +1135,10 @@ function report() {
     return v.join(' / ') || 'NA';
   };
   const targets = {};
+  if (g('meta.start.syscall_us') !== undefined) {
+    const cost = (k) => `${g(`meta.start.${k}`)}${g(`meta.end.${k}`) === undefined ? '' : ` / ${g(`meta.end.${k}`)}`}`;
+    row('this run: one system call ; clock read ; minor fault, us (start / end)', `${cost('syscall_us')} ; ${cost('clock_read_us')} ; ${cost('minor_fault_us')}`, '', '');
+  }
   if (want('rx')) {
     for (const rate of RATES) {
       const p = `rx${rate}`;
@@ -1207,38 +1229,44 @@ function report() {
     row('  floor: node -e 0 ; node requiring dist/lib, median ms', `${g('startup.node_e0_median_ms')} ; ${g('startup.node_require_lib_median_ms')}`, '', '');
   }
   if (want('perframe') && g(`pf.ref.c1.rx${PF_RATES[0]}#1.delivered_pct`) !== undefined) {
-    // Issue 15: ours (reactor reads), ours with direct reads, the C yardstick, same run.
+    // Issue 15: every variant of PF_VARIANTS beside the C yardstick, same run.
+    const names = PF_VARIANTS.map(([n]) => n.slice(3)).filter((n) => n !== 'ref');
+    const list = `${names.join(' ; ')} ; yardstick`;
     for (const clients of [1, 5]) {
       for (const rate of PF_RATES) {
         const p = (n) => `pf.${n}.c${clients}.rx${rate}`;
         const key = clients === 1 ? 'daemon_us_per_event' : 'daemon_us_per_bus_frame';
-        const ratio = best(p('ours'), key, R) / best(p('ref'), key, R);
+        const ratio = (n) => best(p(n), key, R) / best(p('ref'), key, R);
         row(
-          `per frame, ${clients} client(s), ${rate} fps: daemon us/${clients === 1 ? 'event' : 'bus frame'} ours ; direct ; yardstick ; ratio ours/yardstick`,
-          `${both(p('ours'), key)} ; ${both(p('direct'), key)} ; ${both(p('ref'), key)} ; ${fmt(ratio, 2)}`,
+          `per frame, ${clients} client(s), ${rate} fps: daemon us/${clients === 1 ? 'event' : 'bus frame'} ${list}`,
+          [...names, 'ref'].map((n) => both(p(n), key)).join(' ; '),
           '',
           '<= 1 (15.2)',
-          Number.isFinite(ratio) ? ratio <= 1 : undefined,
+          Number.isFinite(ratio('ours')) ? ratio('ours') <= 1 : undefined,
         );
+        row(`  ratio to the yardstick: ${names.join(' ; ')}`, names.map((n) => fmt(ratio(n), 2)).join(' ; '), '', '');
         row(
-          `  delivered % ours ; direct ; yardstick (generator reached fps)`,
-          `${both(p('ours'), 'delivered_pct', 2)} ; ${both(p('direct'), 'delivered_pct', 2)} ; ${both(p('ref'), 'delivered_pct', 2)} (${both(p('ours'), 'gen_rate_fps', 0)})`,
+          `  delivered % ${list} (generator reached fps)`,
+          `${[...names, 'ref'].map((n) => both(p(n), 'delivered_pct', 2)).join(' ; ')} (${both(p('ours'), 'gen_rate_fps', 0)})`,
           '',
           '',
         );
+        for (const [what, key2, d] of [['latency p50 us', 'lat_p50_us', 0], ['latency p99 us', 'lat_p99_us', 0], ['daemon context switches per event', 'daemon_ctxt_per_event', 2]]) {
+          row(`  ${what}: ${list}`, [...names, 'ref'].map((n) => both(p(n), key2, d)).join(' ; '), '', '');
+        }
       }
     }
     if (g('pf.ours.sys1000.per_frame') !== undefined) {
-      const sys = Number(g('pf.ours.sys1000.per_frame_without_clock'));
+      const sys = (n, k) => g(`pf.${n}.sys1000.${k}`) ?? 'NA';
       row(
-        'per frame, 1000 fps under strace: system calls per relayed frame without clock reads, ours ; direct ; yardstick',
-        `${g('pf.ours.sys1000.per_frame_without_clock')} ; ${g('pf.direct.sys1000.per_frame_without_clock') ?? 'NA'} ; ${g('pf.ref.sys1000.per_frame_without_clock') ?? 'NA'}`,
+        `per frame, 1000 fps under strace: system calls per relayed frame without clock reads, ${list}`,
+        [...names, 'ref'].map((n) => sys(n, 'per_frame_without_clock')).join(' ; '),
         '5',
         '<= 5 (15.2)',
-        sys <= 5,
+        Number(sys('ours', 'per_frame_without_clock')) <= 5,
       );
-      row('  with clock reads', `${g('pf.ours.sys1000.per_frame')} ; ${g('pf.direct.sys1000.per_frame') ?? 'NA'} ; ${g('pf.ref.sys1000.per_frame') ?? 'NA'}`, '', '');
-      row('  frames relayed under strace (of 3000 sent)', `${g('pf.ours.sys1000.relayed')} ; ${g('pf.direct.sys1000.relayed') ?? 'NA'} ; ${g('pf.ref.sys1000.relayed') ?? 'NA'}`, '', '');
+      row('  with clock reads', [...names, 'ref'].map((n) => sys(n, 'per_frame')).join(' ; '), '', '');
+      row(`  frames relayed under strace (of ${QUICK ? 1000 : 3000} sent)`, [...names, 'ref'].map((n) => sys(n, 'relayed')).join(' ; '), '', '');
     }
   }
   if ((want('mqtt') || want('mqttout')) && g('mqtt0.out' + RATES[0] + '#1.delivered_pct') !== undefined) {

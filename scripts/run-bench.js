@@ -141,7 +141,7 @@ async function main() {
     log(`bench NOT RUN: ${here.why}; and no CAN guest: ${guest.why}. On Linux: sudo modprobe vcan, then run as root.`);
     return 1;
   }
-  log(`SocketCAN is not usable here (${here.why}): running the bench in a User-Mode Linux guest (1 CPU; ~5.7 us per syscall)`);
+  log(`SocketCAN is not usable here (${here.why}): running the bench in a User-Mode Linux guest (1 CPU; every system call, clock reads included, is a trip through the host: meta.start.syscall_us says what one costs in this run)`);
   // Other guests on this host add noise: say how busy the host was.
   log(`host load average before: ${require('node:os').loadavg().map((x) => x.toFixed(2)).join(' ')} (${require('node:os').cpus().length} CPUs)`);
   const code = await run(path.join(root, 'test', 'can-vm.sh'), [process.execPath, __filename, '--in-guest', ...args], {
