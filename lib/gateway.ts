@@ -10,7 +10,12 @@ import type { MqttBridgeOptions } from './mqtt/options.js';
 import { DEFAULT_CAN_INTERFACE, VscpServer } from './server/server.js';
 import type { VscpServerOptions } from './server/server.js';
 
-/** The bridge options of a server: bus, interface, GUID, logger and CAN socket options come from the server's. */
+/**
+ * The bridge options of a server: bus, interface, GUID, logger and receive
+ * buffer size come from the server's. The coalescing window does not: the
+ * sessions' window is for TCP clients, who get each frame at once on a quiet
+ * bus; the bridge has its own (receiveCoalesceUs, receiveCoalesceAlways).
+ */
 export type ServerMqttOptions = Omit<MqttBridgeOptions, 'bus' | 'canInterface'>;
 
 export interface ServerOptions extends VscpServerOptions {
@@ -42,8 +47,6 @@ export class VscpGateway extends VscpServer {
       ...(options.guid === undefined ? {} : { guid: options.guid }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       ...(options.receiveBufferSize === undefined ? {} : { receiveBufferSize: options.receiveBufferSize }),
-      ...(options.receiveCoalesceUs === undefined ? {} : { receiveCoalesceUs: options.receiveCoalesceUs }),
-      ...(options.receiveCoalesceAlways === undefined ? {} : { receiveCoalesceAlways: options.receiveCoalesceAlways }),
       ...options.mqtt,
     });
     super(withInfoLines(options, () => bridge.statusLines()));

@@ -293,6 +293,16 @@ export const OPTIONS = [
     unit: ' events',
     help: 'events held while the broker is away or slow; when full the oldest is dropped and counted',
   },
+  {
+    long: 'mqtt-coalesce',
+    kind: 'integer',
+    arg: 'USEC',
+    range: [0, MAX_RECEIVE_COALESCE_US],
+    defaultText: '5000',
+    what: 'MQTT coalescing window',
+    unit: ' microseconds',
+    help: "the bridge gathers CAN frames this long after each read, so one wake-up publishes several (TCP clients are not delayed); 0 = off",
+  },
 ] as const satisfies readonly OptionSpec[];
 
 type Spec = (typeof OPTIONS)[number];
@@ -511,6 +521,7 @@ function build(v: OptionValues): CliConfig {
     'mqtt-cert': v.text('mqtt-cert'),
     'mqtt-key': v.text('mqtt-key'),
     'mqtt-queue': v.integer('mqtt-queue') === undefined ? undefined : String(v.integer('mqtt-queue')),
+    'mqtt-coalesce': v.integer('mqtt-coalesce') === undefined ? undefined : String(v.integer('mqtt-coalesce')),
   };
   if (mqttArgs['mqtt'] === undefined) {
     const stray = Object.keys(mqttArgs).find((k) => mqttArgs[k] !== undefined);

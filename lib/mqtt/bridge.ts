@@ -764,6 +764,10 @@ export class MqttBridge extends EventEmitter {
           });
         });
       }
+      // With manualConnect, MQTT.js's end() leaves reconnecting possible once it completes: a connection attempt
+      // still under way when stop() came (a broker not up yet) would close afterwards and start a reconnect timer
+      // that keeps the process alive and dials the broker forever. No reconnect period, no timer.
+      client.options.reconnectPeriod = 0;
       const unpublished = this.pendingCount() + this.inflightCount();
       if (unpublished > 0) this.log.warn(`mqtt: ${unpublished} queued events were not published`);
       await new Promise<void>((resolve) => {

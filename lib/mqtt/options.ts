@@ -58,9 +58,9 @@ export interface MqttBridgeOptions {
   gatewayTopic?: string;
   /** Kernel receive buffer of the bridge's CAN socket, bytes. */
   receiveBufferSize?: number;
-  /** Receive coalescing window of the bridge's CAN socket, microseconds. Default DEFAULT_BRIDGE_COALESCE_US. */
+  /** Receive coalescing window of the bridge's CAN socket, microseconds (0: off). Default DEFAULT_BRIDGE_COALESCE_US. */
   receiveCoalesceUs?: number;
-  /** The window after every read, not only under load (CanSocketOptions.receiveCoalesceAlways). Default false. */
+  /** The window after every read that found frames, not only under load (CanSocketOptions.receiveCoalesceAlways). Default true. */
   receiveCoalesceAlways?: boolean;
   /** How long stop() may take: publish what is queued, mark the gateway offline, disconnect. Default 1000. */
   stopTimeoutMs?: number;
@@ -76,8 +76,14 @@ export const DEFAULT_QOS: MqttQos = 1;
 export const DEFAULT_FORMAT: PayloadFormat = 'json';
 export const DEFAULT_QUEUE_SIZE = 10_000;
 export const DEFAULT_GATEWAY_TOPIC = 'uvscpd/{ifguid}';
-/** The daemon's sessions use the same window (bench/README.md "Coalescing"): fewer wake-ups per frame under load. */
-export const DEFAULT_BRIDGE_COALESCE_US = 1000;
+/**
+ * The bridge waits this long after every read that found frames, so that one
+ * wake-up publishes several frames in one write, and at QoS 1 their
+ * acknowledgements come back together instead of one wake-up each
+ * (docs/mqtt.md "Latency budget"). A broker hop costs milliseconds anyway;
+ * the daemon's TCP sessions keep writing each frame at once.
+ */
+export const DEFAULT_BRIDGE_COALESCE_US = 5000;
 export const DEFAULT_RECONNECT_MIN_MS = 1000;
 export const DEFAULT_KEEPALIVE_S = 30;
 export const DEFAULT_RECONNECT_MAX_MS = 30_000;
@@ -230,7 +236,7 @@ export function resolveBridgeOptions(options: MqttBridgeOptions, defaultClientId
   if (options.receiveBufferSize !== undefined) fail('receiveBufferSize', checkInteger(options.receiveBufferSize, 1, 0x7fffffff));
   const receiveCoalesceUs = options.receiveCoalesceUs ?? DEFAULT_BRIDGE_COALESCE_US;
   fail('receiveCoalesceUs', checkInteger(receiveCoalesceUs, 0, MAX_RECEIVE_COALESCE_US));
-  const receiveCoalesceAlways = options.receiveCoalesceAlways ?? false;
+  const receiveCoalesceAlways = options.receiveCoalesceAlways ?? true;
   fail('receiveCoalesceAlways', typeof receiveCoalesceAlways === 'boolean' ? null : 'must be a boolean');
   const stopTimeoutMs = options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
   fail('stopTimeoutMs', checkInteger(stopTimeoutMs, 100, 60_000));
@@ -274,7 +280,7 @@ export function resolveBridgeOptions(options: MqttBridgeOptions, defaultClientId
 /** The bridge options a command line can set (the rest come from the daemon's own options). */
 export type MqttCliSettings = Pick<
   MqttBridgeOptions,
-  'url' | 'topic' | 'subscribe' | 'format' | 'qos' | 'clientId' | 'username' | 'password' | 'ca' | 'cert' | 'key' | 'queueSize'
+  'url' | 'topic' | 'subscribe' | 'format' | 'qos' | 'clientId' | 'username' | 'password' | 'ca' | 'cert' | 'key' | 'queueSize' | 'receiveCoalesceUs'
 >;
 
 /** The `--mqtt*` option names the daemon reads (lib/cli/options.ts). */
@@ -291,6 +297,7 @@ export const MQTT_OPTION_NAMES = [
   'mqtt-cert',
   'mqtt-key',
   'mqtt-queue',
+  'mqtt-coalesce',
 ] as const;
 
 export type CliValue = string | readonly string[] | undefined;
@@ -371,6 +378,14 @@ export function mqttSettingsFromCli(values: Readonly<Record<string, CliValue>>, 
     const n = /^[0-9]{1,9}$/.test(queueText) ? Number(queueText) : NaN;
     if (checkQueueSize(n) !== null) return bad('mqtt-queue', `must be an integer from 1 to ${MAX_QUEUE_CAPACITY} (got ${JSON.stringify(queueText)})`);
     settings.queueSize = n;
+  }
+  const coalesceText = single('mqtt-coalesce');
+  if (coalesceText !== undefined) {
+    const n = /^[0-9]{1,9}$/.test(coalesceText) ? Number(coalesceText) : NaN;
+    if (checkInteger(n, 0, MAX_RECEIVE_COALESCE_US) !== null) {
+      return bad('mqtt-coalesce', `must be an integer from 0 to ${MAX_RECEIVE_COALESCE_US} (got ${JSON.stringify(coalesceText)})`);
+    }
+    settings.receiveCoalesceUs = n;
   }
   const read = (name: string): { text: string } | { error: string } => {
     const path = single(name)!;

@@ -33,6 +33,8 @@ describe('cli --mqtt: invalid values give one clear line and exit 2', () => {
     [['--mqtt=mqtt://h', '--mqtt-topic=vscp/{klass}'], /^uvscpd: invalid MQTT topic 'vscp\/\{klass\}': unknown placeholder \{klass\}/],
     [['--mqtt=mqtt://h', '--mqtt-subscribe=a/#/b'], /^uvscpd: invalid MQTT subscription 'a\/#\/b': '#' must be a whole level/],
     [['--mqtt=mqtt://h', '--mqtt-queue=0'], /^uvscpd: invalid MQTT queue size '0': expected 1\.\.10000000 events\n$/],
+    [['--mqtt=mqtt://h', '--mqtt-coalesce=10001'], /^uvscpd: invalid MQTT coalescing window '10001': expected 0\.\.10000 microseconds\n$/],
+    [['--mqtt-coalesce=0'], /^uvscpd: option --mqtt-coalesce needs --mqtt=URL\n$/],
     [['--mqtt=mqtt://h', '--mqtt-password-file=/nonexistent/pw'], /^uvscpd: --mqtt-password-file: cannot read \/nonexistent\/pw \(ENOENT\)\n$/],
     [['--mqtt=mqtt://h', '--mqtt-ca=/etc/hostname'], /^uvscpd: --mqtt-ca: \/etc\/hostname holds no PEM block/],
     [['--mqtt=mqtt://h', '--mqtt-key=/etc/hostname'], /^uvscpd: options --mqtt-cert and --mqtt-key go together\n$/],

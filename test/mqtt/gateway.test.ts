@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import type { CanSocketOptions } from '../../lib/can/types.js';
 import { VirtualCanBus } from '../../lib/can/virtual-bus.js';
 import { VscpGateway, createServer } from '../../lib/gateway.js';
 import { VscpServer } from '../../lib/server/server.js';
@@ -56,6 +57,32 @@ test('createServer without mqtt is the plain server; with mqtt the gateway, whos
   await broker.stop();
 });
 
+test("the bridge's CAN socket has its own window: after every read, 5000 us by default, not the sessions' window", async () => {
+  for (const [mqtt, expected] of [
+    [{}, { receiveCoalesceUs: 5000, receiveCoalesceAlways: true }],
+    [{ receiveCoalesceUs: 0 }, { receiveCoalesceUs: 0, receiveCoalesceAlways: true }],
+  ] as const) {
+    const bus = new VirtualCanBus({ interfaces: ['vcan0'] });
+    const seen: CanSocketOptions[] = [];
+    const realOpen = bus.open.bind(bus);
+    bus.open = (name, socketOptions = {}) => {
+      seen.push(socketOptions);
+      return realOpen(name, socketOptions);
+    };
+    // No broker on port 1: the bridge opens its socket all the same (TCP clients are served meanwhile).
+    const gateway = createServer({ bus, canInterface: 'vcan0', host: '127.0.0.1', port: 0, receiveCoalesceUs: 250, mqtt: { url: 'mqtt://127.0.0.1:1', ...mqtt } }) as VscpGateway;
+    await gateway.listen();
+    try {
+      // The server's own probe of the interface first, then the bridge's socket.
+      await waitUntil(() => seen.length >= 2, 3000, 'bridge socket opened');
+      assert.equal(seen.at(-1)?.receiveCoalesceUs, expected.receiveCoalesceUs);
+      assert.equal(seen.at(-1)?.receiveCoalesceAlways, expected.receiveCoalesceAlways);
+    } finally {
+      await gateway.close();
+    }
+  }
+});
+
 test('requiring the library loads neither MQTT.js nor lib/mqtt; its MQTT exports load on first use', () => {
   const lib = JSON.stringify(join(REPO_ROOT, 'dist', 'lib', 'index.js'));
   const count = "Object.keys(require.cache).filter((k) => k.includes('/node_modules/mqtt/') || k.includes('/dist/lib/mqtt/')).length";
@@ -63,4 +90,14 @@ test('requiring the library loads neither MQTT.js nor lib/mqtt; its MQTT exports
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), '0 true true');
+});
+
+test('closing a gateway while its first connection attempt is under way leaves nothing running: the process exits', () => {
+  const lib = JSON.stringify(join(REPO_ROOT, 'dist', 'lib', 'index.js'));
+  // Port 1 refuses at once, so the refused attempt closes after close() has begun.
+  const script = `const u = require(${lib}); const g = u.createServer({ bus: new u.VirtualCanBus({ interfaces: ['vcan0'] }), canInterface: 'vcan0', host: '127.0.0.1', port: 0, mqtt: { url: 'mqtt://127.0.0.1:1' } }); g.listen().then(() => g.close()).then(() => console.log('closed'));`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(r.signal, null, 'still running 10 s after close()');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'closed');
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { VirtualCanBus } from '../../lib/can/virtual-bus.js';
 import { MqttBridge } from '../../lib/mqtt/bridge.js';
-import { MQTT_OPTION_NAMES, checkUrl, displayUrl, mqttSettingsFromCli } from '../../lib/mqtt/options.js';
+import { MQTT_OPTION_NAMES, checkUrl, displayUrl, mqttSettingsFromCli, resolveBridgeOptions } from '../../lib/mqtt/options.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const files: Record<string, string> = { '/pw': 'hunter2\nignored\n', '/empty': '\n', '/ca.pem': PEM, '/cert.pem': PEM, '/key.pem': PEM.replace(/CERTIFICATE/g, 'PRIVATE KEY'), '/junk': 'junk' };
@@ -18,7 +18,7 @@ const readFile = (path: string): string => {
 test('the option names of the interface', () => {
   assert.deepEqual(
     [...MQTT_OPTION_NAMES],
-    ['mqtt', 'mqtt-topic', 'mqtt-subscribe', 'mqtt-format', 'mqtt-qos', 'mqtt-client-id', 'mqtt-user', 'mqtt-password-file', 'mqtt-ca', 'mqtt-cert', 'mqtt-key', 'mqtt-queue'],
+    ['mqtt', 'mqtt-topic', 'mqtt-subscribe', 'mqtt-format', 'mqtt-qos', 'mqtt-client-id', 'mqtt-user', 'mqtt-password-file', 'mqtt-ca', 'mqtt-cert', 'mqtt-key', 'mqtt-queue', 'mqtt-coalesce'],
   );
 });
 
@@ -42,6 +42,7 @@ test('good values become bridge settings; files are read', () => {
       'mqtt-cert': '/cert.pem',
       'mqtt-key': '/key.pem',
       'mqtt-queue': '500',
+      'mqtt-coalesce': '0',
     },
     readFile,
   );
@@ -60,8 +61,10 @@ test('good values become bridge settings; files are read', () => {
       cert: PEM,
       key: files['/key.pem'],
       queueSize: 500,
+      receiveCoalesceUs: 0,
     },
   });
+  assert.deepEqual(mqttSettingsFromCli({ mqtt: 'mqtt://h', 'mqtt-coalesce': '10000' }), { ok: true, settings: { url: 'mqtt://h', receiveCoalesceUs: 10000 } });
   assert.deepEqual(mqttSettingsFromCli({ mqtt: 'ws://h/mqtt', 'mqtt-subscribe': 'x/#' }), { ok: true, settings: { url: 'ws://h/mqtt', subscribe: ['x/#'] } });
 });
 
@@ -77,6 +80,9 @@ test('bad values: one line naming the option and what is wrong, never the secret
     [{ mqtt: 'mqtt://h', 'mqtt-subscribe': 'a/#/b' }, `--mqtt-subscribe: "a/#/b" '#' must be a whole level, and the last one`],
     [{ mqtt: 'mqtt://h', 'mqtt-queue': '0' }, '--mqtt-queue: must be an integer from 1 to 10000000 (got "0")'],
     [{ mqtt: 'mqtt://h', 'mqtt-queue': '1e3' }, '--mqtt-queue: must be an integer from 1 to 10000000 (got "1e3")'],
+    [{ mqtt: 'mqtt://h', 'mqtt-coalesce': '10001' }, '--mqtt-coalesce: must be an integer from 0 to 10000 (got "10001")'],
+    [{ mqtt: 'mqtt://h', 'mqtt-coalesce': '-1' }, '--mqtt-coalesce: must be an integer from 0 to 10000 (got "-1")'],
+    [{ mqtt: 'mqtt://h', 'mqtt-coalesce': '1.5' }, '--mqtt-coalesce: must be an integer from 0 to 10000 (got "1.5")'],
     [{ mqtt: 'mqtt://h', 'mqtt-password-file': '/missing' }, '--mqtt-password-file: cannot read /missing (ENOENT)'],
     [{ mqtt: 'mqtt://h', 'mqtt-password-file': '/empty' }, '--mqtt-password-file: /empty has an empty first line'],
     [{ mqtt: 'mqtt://h', 'mqtt-ca': '/junk' }, '--mqtt-ca: /junk holds no PEM block (-----BEGIN ...-----)'],
@@ -121,4 +127,16 @@ test('library options are checked the same way, with the option named', () => {
   assert.equal(b.stats().clientId.endsWith('-can0'), true);
   assert.equal(b.stats().qos, 1);
   assert.equal(b.stats().state, 'stopped');
+});
+
+test("the bridge's CAN socket waits its window after every read by default; both settings can be changed", () => {
+  const bus = new VirtualCanBus();
+  const silent = { debug() {}, info() {}, warn() {}, error() {} };
+  const resolve = (o: object) => resolveBridgeOptions({ url: 'mqtt://h', bus, ...o }, () => 'id', silent);
+  assert.equal(resolve({}).receiveCoalesceUs, 5000);
+  assert.equal(resolve({}).receiveCoalesceAlways, true);
+  assert.equal(resolve({ receiveCoalesceUs: 0 }).receiveCoalesceUs, 0);
+  assert.equal(resolve({ receiveCoalesceAlways: false }).receiveCoalesceAlways, false);
+  assert.throws(() => resolve({ receiveCoalesceUs: 10001 }), /MQTT bridge: receiveCoalesceUs must be an integer from 0 to 10000/);
+  assert.throws(() => resolve({ receiveCoalesceAlways: 1 }), /MQTT bridge: receiveCoalesceAlways must be a boolean/);
 });
