@@ -11,8 +11,8 @@
 // stopped reading beside one that reads, default daemon options), mqtt (the MQTT bridge
 // with a local Mosquitto: everything mqttout does, fan-out to 100 subscribers, broker to
 // bus), mqttout (bus to broker only: each rate at QoS 0 and 1, QoS 1 again through a broker
-// with max_inflight_messages 0, beside the rcvloop path in the same run), base (start-up and
-// memory beside another checkout: --base DIR).
+// with max_inflight_messages 0, and QoS 1 with --mqtt-coalesce=0, beside the rcvloop path
+// in the same run), base (start-up and memory beside another checkout: --base DIR).
 // The load tools are small C programs (bench/tools/*.c), compiled here with gcc into a
 // temporary directory, so that the guest's one CPU is spent on the daemon, not on the tools.
 // Every figure is printed as a table row AND as a `key=value` line; targets print PASS or
@@ -640,12 +640,12 @@ async function subscribers(broker, { n, qos, count }) {
 }
 
 /** A daemon with the bridge on, connected and subscribed. */
-function startBridgeDaemon(broker, qos) {
+function startBridgeDaemon(broker, qos, extra = []) {
   return startDaemon({
     rcvbuf: BIG_RCVBUF,
     waitForLog: true,
     logLine: 'mqtt: connected',
-    extra: [`--mqtt=mqtt://127.0.0.1:${broker.port}`, `--mqtt-qos=${qos}`, `--mqtt-client-id=bench-${qos}-${nextPort}`],
+    extra: [`--mqtt=mqtt://127.0.0.1:${broker.port}`, `--mqtt-qos=${qos}`, `--mqtt-client-id=bench-${qos}-${nextPort}`, ...extra],
   });
 }
 
@@ -779,6 +779,15 @@ async function mqttScenario({ out, rest }) {
     }
     await stopDaemon(d);
     wide.child.kill('SIGTERM');
+    // The bridge's latency budget (--mqtt-coalesce, default 5000 us) against none, QoS 1, default broker.
+    const again = await startBroker();
+    const nb = await startBridgeDaemon(again, 1, ['--mqtt-coalesce=0']);
+    await sleep(1000);
+    for (let i = 1; i <= REPEAT; i++) {
+      for (const rate of RATES) await mqttOut(nb, again, { qos: 1, rate, count: rate * DUR_S, subs: 1, prefix: `mqtt1nb.out${rate}#${i}` });
+    }
+    await stopDaemon(nb);
+    again.child.kill('SIGTERM');
   }
 }
 
@@ -1274,6 +1283,7 @@ function report() {
       ['mqtt0', 'QoS 0'],
       ['mqtt1', 'QoS 1'],
       ['mqtt1w', 'QoS 1, broker max_inflight_messages 0'],
+      ['mqtt1nb', 'QoS 1, --mqtt-coalesce=0'],
     ];
     for (const [key, label] of variants) {
       for (const rate of RATES) {
@@ -1284,6 +1294,7 @@ function report() {
         row(`bus->MQTT ${label}, ${rate} fps: delivered % (1 subscriber)`, both(p, 'delivered_pct', 2), '', target ? '100 (9)' : '', target ? pct >= 100 : undefined);
         row(`  ${label} ${rate} fps: missing / out of order / duplicates ; lost broker connections`, `${both(p, 'missing', 0)} / ${both(p, 'out_of_order', 0)} / ${both(p, 'duplicates', 0)} ; ${both(p, 'lost_connections', 0)}`, '', '');
         row(`  ${label} ${rate} fps: latency bus->subscriber p50 ; p99 us`, `${both(p, 'lat_p50_us', 0)} ; ${both(p, 'lat_p99_us', 0)}`, '', '');
+        row(`  ${label} ${rate} fps: daemon context switches per event`, both(p, 'daemon_ctxt_per_event', 3), '', '');
         const us = best(p, 'daemon_us_per_event', R);
         // The rcvloop path measured by this scenario in this run; `rx`'s figures when it did not run.
         const ref = g(`mqttref.rx${rate}#1.daemon_us_per_event`) !== undefined ? `mqttref.rx${rate}` : `rx${rate}`;
