@@ -23,7 +23,7 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const IFACE = 'vcan0';
-/** A whole `npm run bench` takes 30 to 45 minutes in a slow guest; CANVM_TIMEOUT overrides. */
+/** A whole `npm run bench` took 52 minutes in a slow guest (bench/README.md); CANVM_TIMEOUT overrides. */
 const GUEST_TIMEOUT_S = Number(process.env.CANVM_TIMEOUT) > 0 ? Number(process.env.CANVM_TIMEOUT) : 3600;
 const args = process.argv.slice(2).filter((a) => a !== '--in-guest');
 const inGuest = process.argv.includes('--in-guest');
