@@ -492,6 +492,12 @@ class OptionValues {
   }
 }
 
+/** An integer option's value as the text lib/mqtt reads, or undefined when not given. */
+function integerText(v: OptionValues, long: IntegerName): string | undefined {
+  const n = v.integer(long);
+  return n === undefined ? undefined : String(n);
+}
+
 /** The table's default of a text option that has one. */
 function textOr(v: OptionValues, long: TextName & NameOf<Extract<Spec, { default: string }>>): string {
   return v.text(long) as string;
@@ -520,8 +526,8 @@ function build(v: OptionValues): CliConfig {
     'mqtt-ca': v.text('mqtt-ca'),
     'mqtt-cert': v.text('mqtt-cert'),
     'mqtt-key': v.text('mqtt-key'),
-    'mqtt-queue': v.integer('mqtt-queue') === undefined ? undefined : String(v.integer('mqtt-queue')),
-    'mqtt-coalesce': v.integer('mqtt-coalesce') === undefined ? undefined : String(v.integer('mqtt-coalesce')),
+    'mqtt-queue': integerText(v, 'mqtt-queue'),
+    'mqtt-coalesce': integerText(v, 'mqtt-coalesce'),
   };
   if (mqttArgs['mqtt'] === undefined) {
     const stray = Object.keys(mqttArgs).find((k) => mqttArgs[k] !== undefined);

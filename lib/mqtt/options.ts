@@ -373,15 +373,17 @@ export function mqttSettingsFromCli(values: Readonly<Record<string, CliValue>>, 
     if (user.length === 0) return bad('mqtt-user', 'must not be empty');
     settings.username = user;
   }
+  // A count as digits only: '1e3', '0x10', '1.5' and '-1' are refused, not converted.
+  const count = (text: string): number => (/^[0-9]{1,9}$/.test(text) ? Number(text) : NaN);
   const queueText = single('mqtt-queue');
   if (queueText !== undefined) {
-    const n = /^[0-9]{1,9}$/.test(queueText) ? Number(queueText) : NaN;
+    const n = count(queueText);
     if (checkQueueSize(n) !== null) return bad('mqtt-queue', `must be an integer from 1 to ${MAX_QUEUE_CAPACITY} (got ${JSON.stringify(queueText)})`);
     settings.queueSize = n;
   }
   const coalesceText = single('mqtt-coalesce');
   if (coalesceText !== undefined) {
-    const n = /^[0-9]{1,9}$/.test(coalesceText) ? Number(coalesceText) : NaN;
+    const n = count(coalesceText);
     if (checkInteger(n, 0, MAX_RECEIVE_COALESCE_US) !== null) {
       return bad('mqtt-coalesce', `must be an integer from 0 to ${MAX_RECEIVE_COALESCE_US} (got ${JSON.stringify(coalesceText)})`);
     }
