@@ -78,10 +78,9 @@ export const DEFAULT_QUEUE_SIZE = 10_000;
 export const DEFAULT_GATEWAY_TOPIC = 'uvscpd/{ifguid}';
 /**
  * The bridge waits this long after every read that found frames, so that one
- * wake-up publishes several frames in one write, and at QoS 1 their
- * acknowledgements come back together instead of one wake-up each
- * (docs/mqtt.md "Latency budget"). A broker hop costs milliseconds anyway;
- * the daemon's TCP sessions keep writing each frame at once.
+ * wake-up publishes several frames in one write (docs/mqtt.md "Latency
+ * budget"). A broker hop costs milliseconds anyway; the daemon's TCP sessions
+ * keep writing each frame at once.
  */
 export const DEFAULT_BRIDGE_COALESCE_US = 5000;
 export const DEFAULT_RECONNECT_MIN_MS = 1000;
