@@ -4,9 +4,12 @@
 //   CanSocket                         see can_socket.cc
 //   interfaceState(name) -> 0 absent | 1 down | 2 up   (throws on other errors)
 //   sendUnixDatagram(path, data)      AF_UNIX SOCK_DGRAM sendto; '@' = abstract name
+//   setReceiveLowWater(fd, bytes)     SO_RCVLOWAT on a socket Node owns (the MQTT bridge's
+//                                     broker connection); false when the kernel refuses
 //   buildInfo() -> { napiVersion, buildType, sanitizer, builder }
 //   layout                            record layouts and limits shared with TS (layout.h)
 #include <errno.h>
+#include <limits.h>
 #include <net/if.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
@@ -153,6 +156,29 @@ Napi::Value SendUnixDatagram(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// Node has no setsockopt(). The MQTT bridge sets SO_RCVLOWAT on its broker connection so
+// that epoll reports it readable once a whole batch of 4-byte acknowledgements is there,
+// not once per acknowledgement (lib/mqtt/ack-wakeups.ts). Called once per batch, so it
+// makes that one system call and no other: false when the kernel refuses (not a socket).
+Napi::Value SetReceiveLowWater(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "setReceiveLowWater(fd: number, bytes: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const double fd_value = info[0].As<Napi::Number>().DoubleValue();
+  const double bytes_value = info[1].As<Napi::Number>().DoubleValue();
+  if (!(fd_value >= 0 && fd_value <= INT_MAX && fd_value == static_cast<int>(fd_value)) ||
+      !(bytes_value >= 1 && bytes_value <= INT_MAX && bytes_value == static_cast<int>(bytes_value))) {
+    Napi::RangeError::New(env, "setReceiveLowWater: fd must be a descriptor number and bytes 1..2^31-1")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const int fd = static_cast<int>(fd_value);
+  const int bytes = static_cast<int>(bytes_value);
+  return Napi::Boolean::New(env, setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes) == 0);
+}
+
 Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -189,6 +215,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("CanSocket", ctor);
   exports.Set("interfaceState", Napi::Function::New(env, InterfaceState, "interfaceState"));
   exports.Set("sendUnixDatagram", Napi::Function::New(env, SendUnixDatagram, "sendUnixDatagram"));
+  exports.Set("setReceiveLowWater", Napi::Function::New(env, SetReceiveLowWater, "setReceiveLowWater"));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
   exports.Set("layout", Layout(env));
   return exports;

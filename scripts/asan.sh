@@ -9,7 +9,7 @@
 #    ASan needs its fixed shadow mapping at 0x7fff8000..; a User-Mode-Linux guest's
 #    small address space cannot hold it ("Shadow memory range interleaves with an
 #    existing memory mapping"), so where vcan only exists in the UML guest, ASan runs
-#    only the suites that work without CAN (binding-nocan) on this host.
+#    only the suites that work without CAN (binding-nocan, receive-low-water) on this host.
 #  * UBSan-only build (.asan/ubsan, -fno-sanitize-recover: any report aborts): every
 #    binding-*.test.js, on vcan (here, or in the guest).
 #  * valgrind memcheck (--error-exitcode) of the optimised build with debug info
@@ -95,7 +95,9 @@ if [ "${ASAN_SKIP_BUILD:-0}" != 1 ]; then
 fi
 
 # ASan on this host: the suites that do not need CAN.
-run_checked "asan binding-nocan (host)" asan_env node --test dist/test/native/binding-nocan.test.js
+for t in binding-nocan receive-low-water; do
+  run_checked "asan $t (host)" asan_env node --test "dist/test/native/$t.test.js"
+done
 
 if ip link show vcan0 >/dev/null 2>&1 || { modprobe -q vcan 2>/dev/null && ip link add vcan0 type vcan 2>/dev/null && ip link set vcan0 up; }; then
   ip link show vcan1 >/dev/null 2>&1 || { ip link add vcan1 type vcan && ip link set vcan1 up; }

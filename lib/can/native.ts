@@ -49,6 +49,8 @@ export interface NativeAddon {
   /** 0 absent, 1 down, 2 up. */
   interfaceState(name: string): number;
   sendUnixDatagram(path: string, data: Buffer): void;
+  /** SO_RCVLOWAT; false when the kernel refuses. Absent from addons built before it. */
+  setReceiveLowWater?(fd: number, bytes: number): boolean;
   buildInfo(): { napiVersion: number; buildType: string; sanitizer: string; builder: string };
   /** Record layouts and limits as compiled into the addon (native/layout.h). */
   layout?: Record<string, unknown>;

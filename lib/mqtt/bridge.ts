@@ -23,6 +23,8 @@ import { displayUrl, resolveBridgeOptions } from './options.js';
 import type { FrameFormatter, PayloadFormat } from './payload.js';
 import { MAX_PAYLOAD_BYTES, frameFormatter, parsePayload } from './payload.js';
 import { AckFilteringStream } from './ack-stream.js';
+import type { LowWaterSetter } from './ack-wakeups.js';
+import { AckWakeups, loadLowWaterSetter } from './ack-wakeups.js';
 import { InflightWindow, OWN_PACKET_ID_MAX, PacketIdsAbove, publishPacketSize, writePublish } from './packet.js';
 import { FrameQueue } from './queue.js';
 import { scheduleMicrotask } from '../microtask.js';
@@ -41,6 +43,8 @@ export interface MqttBridgeStats {
   published: number;
   /** Publications the broker acknowledged (QoS 1 and 2). */
   acknowledged: number;
+  /** Reads of the broker connection that carried QoS 1 acknowledgements: `acknowledged` over this is how many one wake-up took. */
+  acknowledgementReads: number;
   /** Publications the broker acknowledged with an error (MQTT 5 reason code, e.g. not authorized). */
   rejected: number;
   /** QoS 1/2 publications sent and not yet acknowledged. */
@@ -180,6 +184,10 @@ export class MqttBridge extends EventEmitter {
   private client: MqttClient | null = null;
   /** The current broker connection's real socket: the bridge writes its publications here. */
   private connection: Duplex | null = null;
+  /** The connection's receive low-water mark at QoS 1 (ack-wakeups.ts). */
+  private ackWakeups: AckWakeups | null = null;
+  /** Loaded with the first connection at QoS 1; null where it cannot be used. */
+  private lowWaterSetter: LowWaterSetter | null | undefined = undefined;
   /** brokerIsAlive() may restart the keep-alive timer: set again LIVENESS_INTERVAL_MS after it did. */
   private livenessDue = true;
   private livenessTimer: NodeJS.Timeout | null = null;
@@ -207,6 +215,7 @@ export class MqttBridge extends EventEmitter {
   private readonly counters = {
     published: 0,
     acknowledged: 0,
+    acknowledgementReads: 0,
     inflight: 0,
     received: 0,
     sentToBus: 0,
@@ -326,6 +335,14 @@ export class MqttBridge extends EventEmitter {
       client.options.reconnectPeriod = Math.min(o.reconnectMaxMs, period * 2);
     });
     client.on('error', (err) => this.onClientError(err));
+    if (o.qos === 1) {
+      client.on('packetsend', (packet) => {
+        if (packet.cmd === 'pingreq') this.ackWakeups?.pingSent();
+      });
+      client.on('packetreceive', (packet) => {
+        if (packet.cmd === 'pingresp') this.ackWakeups?.pingAnswered();
+      });
+    }
     client.on('disconnect', (packet) => this.onDisconnectPacket(packet.reasonCode, packet.properties?.reasonString));
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
     client.connect();
@@ -337,12 +354,21 @@ export class MqttBridge extends EventEmitter {
     if (typeof tcp.setNoDelay === 'function') tcp.setNoDelay(true);
     this.connection = socket;
     this.waitingForDrain = false;
+    if (this.o.qos === 1) {
+      // UVSCPD_MQTT_ACK_LOW_WATER=0 leaves the mark off: for measuring what it saves, and for a broker it does not suit.
+      if (this.lowWaterSetter === undefined) this.lowWaterSetter = process.env.UVSCPD_MQTT_ACK_LOW_WATER === '0' ? null : loadLowWaterSetter();
+      this.ackWakeups = new AckWakeups(socket, this.lowWaterSetter);
+    }
     socket.once('close', () => {
-      if (this.connection === socket) this.connection = null;
+      if (this.connection === socket) {
+        this.connection = null;
+        this.ackWakeups = null;
+      }
     });
     return new AckFilteringStream(socket, OWN_PACKET_ID_MAX, {
       onAck: (id, reasonCode) => this.onPuback(id, reasonCode),
       onAcksRead: () => {
+        this.counters.acknowledgementReads++;
         this.brokerIsAlive();
         this.pump();
       },
@@ -439,8 +465,13 @@ export class MqttBridge extends EventEmitter {
     queue.shift();
   }
 
-  /** Publish waiting events while the broker is connected and the window allows. */
+  /** Publish waiting events while the broker is connected and the window allows; then wait for their acknowledgements. */
   private pump(): void {
+    this.publishWaiting();
+    this.ackWakeups?.update(this.inflight.size, this.window);
+  }
+
+  private publishWaiting(): void {
     const client = this.client;
     const stream = this.connection;
     if (client === null || stream === null || this.state !== 'connected' || this.waitingForDrain || !client.connected) return;
@@ -692,6 +723,7 @@ export class MqttBridge extends EventEmitter {
       format: this.o.format,
       published: c.published,
       acknowledged: c.acknowledged,
+      acknowledgementReads: c.acknowledgementReads,
       inflight: this.inflightCount(),
       queued: this.pendingCount(),
       queueCapacity: this.queue.capacity,
@@ -749,6 +781,7 @@ export class MqttBridge extends EventEmitter {
       if (wasConnected && client.connected) {
         // Half the budget for what is queued, a quarter for the offline status, the rest to disconnect.
         this.state = 'connected';
+        this.ackWakeups?.release();
         this.pump();
         while ((this.pendingCount() > 0 || this.inflightCount() > 0) && client.connected && Date.now() < deadline - budget / 2) {
           await new Promise((r) => setTimeout(r, 10));

@@ -50,5 +50,16 @@ try {
   assert.equal(err.code, 'ENOENT', String(err));
   out.unixDatagram = err.code;
 }
+// The MQTT bridge's SO_RCVLOWAT helper: present, and false on a descriptor that is not a socket.
+const fs = require('node:fs');
+const devNull = fs.openSync('/dev/null', 'r');
+try {
+  const addon = native.loadAddon();
+  assert.equal(typeof addon.setReceiveLowWater, 'function', 'the addon lacks setReceiveLowWater');
+  out.receiveLowWaterOnFile = addon.setReceiveLowWater(devNull, 8);
+  assert.equal(out.receiveLowWaterOnFile, false);
+} finally {
+  fs.closeSync(devNull);
+}
 console.log(JSON.stringify(out));
 for (const f of process.argv.slice(3)) require(path.resolve(f));
