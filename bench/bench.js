@@ -640,14 +640,18 @@ async function subscribers(broker, { n, qos, count }) {
 }
 
 /** A daemon with the bridge on, connected and subscribed. */
-function startBridgeDaemon(broker, qos, extra = []) {
+function startBridgeDaemon(broker, qos, extra = [], env = undefined) {
   return startDaemon({
     rcvbuf: BIG_RCVBUF,
     waitForLog: true,
     logLine: 'mqtt: connected',
     extra: [`--mqtt=mqtt://127.0.0.1:${broker.port}`, `--mqtt-qos=${qos}`, `--mqtt-client-id=bench-${qos}-${nextPort}`, ...extra],
+    env,
   });
 }
+
+/** The bridge without its acknowledgement low-water mark (docs/mqtt.md), for the same-run comparison. */
+const NO_ACK_LOW_WATER = { UVSCPD_MQTT_ACK_LOW_WATER: '0' };
 
 /** The bridge's 'connection ... lost (why)' log lines so far. */
 function lostConnections(d) {
@@ -772,21 +776,23 @@ async function mqttScenario({ out, rest }) {
     // Mosquitto's default window (20) caps QoS 1 at 20 per round trip; docs/mqtt.md "QoS 1 and the broker's window".
     const wide = await startBroker(['max_inflight_messages 0']);
     note(`mosquitto with max_inflight_messages 0: pid ${wide.pid} port ${wide.port}`);
-    const d = await startBridgeDaemon(wide, 1);
-    await sleep(1000);
-    for (let i = 1; i <= REPEAT; i++) {
-      for (const rate of RATES) await mqttOut(d, wide, { qos: 1, rate, count: rate * DUR_S, subs: 1, prefix: `mqtt1w.out${rate}#${i}` });
+    for (const [row, env] of [['mqtt1w', undefined], ['mqtt1wl0', NO_ACK_LOW_WATER]]) {
+      const d = await startBridgeDaemon(wide, 1, [], env);
+      await sleep(1000);
+      for (let i = 1; i <= REPEAT; i++) {
+        for (const rate of RATES) await mqttOut(d, wide, { qos: 1, rate, count: rate * DUR_S, subs: 1, prefix: `${row}.out${rate}#${i}` });
+      }
+      await stopDaemon(d);
     }
-    await stopDaemon(d);
     wide.child.kill('SIGTERM');
-    // The bridge's latency budget (--mqtt-coalesce, default 5000 us) against none, QoS 1, default broker.
+    // QoS 1 through the default broker without the acknowledgement low-water mark.
     const again = await startBroker();
-    const nb = await startBridgeDaemon(again, 1, ['--mqtt-coalesce=0']);
+    const l0 = await startBridgeDaemon(again, 1, [], NO_ACK_LOW_WATER);
     await sleep(1000);
     for (let i = 1; i <= REPEAT; i++) {
-      for (const rate of RATES) await mqttOut(nb, again, { qos: 1, rate, count: rate * DUR_S, subs: 1, prefix: `mqtt1nb.out${rate}#${i}` });
+      for (const rate of RATES) await mqttOut(l0, again, { qos: 1, rate, count: rate * DUR_S, subs: 1, prefix: `mqtt1l0.out${rate}#${i}` });
     }
-    await stopDaemon(nb);
+    await stopDaemon(l0);
     again.child.kill('SIGTERM');
   }
 }
@@ -1282,8 +1288,9 @@ function report() {
     const variants = [
       ['mqtt0', 'QoS 0'],
       ['mqtt1', 'QoS 1'],
+      ['mqtt1l0', 'QoS 1, no ack low-water mark'],
       ['mqtt1w', 'QoS 1, broker max_inflight_messages 0'],
-      ['mqtt1nb', 'QoS 1, --mqtt-coalesce=0'],
+      ['mqtt1wl0', 'QoS 1, max_inflight_messages 0, no ack low-water mark'],
     ];
     for (const [key, label] of variants) {
       for (const rate of RATES) {
