@@ -664,12 +664,14 @@ async function mqttOut(d, broker, { qos, rate, count, subs, prefix }) {
   await sleep(200);
   const lostBefore = lostConnections(d).length;
   const a = readProc(d.pid);
+  const ba = readProc(broker.pid);
   const ta = readThreads(d.pid);
   const gen = generator(count, rate);
   const g = await gen.done;
   const c = await counters[0].results; // the first subscriber: delivered, order, latency
   const tb = readThreads(d.pid);
   const b = readProc(d.pid);
+  const bb = readProc(broker.pid);
   for (const t of counters) killGroup(t.child);
   const dl = delta(a, b);
   kv(`${prefix}.sent`, g.sent);
@@ -684,6 +686,9 @@ async function mqttOut(d, broker, { qos, rate, count, subs, prefix }) {
   kv(`${prefix}.daemon_us_per_event`, fmt(dl.cpuUs / Math.max(1, g.sent)));
   kv(`${prefix}.daemon_ctxt_per_event`, fmt(dl.wakeups / Math.max(1, g.sent), 3));
   kv(`${prefix}.guest_busy_pct`, fmt(dl.guestBusyPct));
+  // What else shares the guest's CPU: the broker (per message it took in) and the generator.
+  kv(`${prefix}.broker_us_per_event`, fmt(delta(ba, bb).cpuUs / Math.max(1, g.sent)));
+  kv(`${prefix}.gen_us_per_frame`, fmt(g.tool_cpu_us / Math.max(1, g.sent)));
   // Events the bridge dropped from its full queue (its log line, at most one per 10 s): where a loss happened.
   const drops = [...d.stderr().matchAll(/the oldest are dropped, (\d+) so far/g)].pop();
   kv(`${prefix}.bridge_dropped_so_far`, drops ? drops[1] : 0);
@@ -1302,6 +1307,7 @@ function report() {
         row(`  ${label} ${rate} fps: missing / out of order / duplicates ; lost broker connections`, `${both(p, 'missing', 0)} / ${both(p, 'out_of_order', 0)} / ${both(p, 'duplicates', 0)} ; ${both(p, 'lost_connections', 0)}`, '', '');
         row(`  ${label} ${rate} fps: latency bus->subscriber p50 ; p99 us`, `${both(p, 'lat_p50_us', 0)} ; ${both(p, 'lat_p99_us', 0)}`, '', '');
         row(`  ${label} ${rate} fps: daemon context switches per event`, both(p, 'daemon_ctxt_per_event', 3), '', '');
+        row(`  ${label} ${rate} fps: the guest's other work: broker us per event ; generator us per frame ; guest busy %`, `${both(p, 'broker_us_per_event')} ; ${both(p, 'gen_us_per_frame')} ; ${both(p, 'guest_busy_pct')}`, '', '');
         const us = best(p, 'daemon_us_per_event', R);
         // The rcvloop path measured by this scenario in this run; `rx`'s figures when it did not run.
         const ref = g(`mqttref.rx${rate}#1.daemon_us_per_event`) !== undefined ? `mqttref.rx${rate}` : `rx${rate}`;

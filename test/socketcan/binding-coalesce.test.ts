@@ -84,8 +84,10 @@ describe('SocketCAN binding: receive coalescing', () => {
     const withWindow = await idleRoundTrips(10_000);
     const fmt = (t: number[]): string => t.map((x) => x.toFixed(1)).join(', ');
     console.log(`idle round trips ms, window 0: ${fmt(without)}; window 10 ms: ${fmt(withWindow)}`);
-    // Had the window applied to an idle socket, every round trip would take 10 ms longer.
-    assert.ok(withWindow[4]! < without[4]! + 5, `median ${withWindow[4]!.toFixed(1)} vs ${without[4]!.toFixed(1)} ms without a window`);
+    // Had the window applied to an idle socket, every round trip would take 10 ms longer, the
+    // fastest too. Noise only adds time, so the fastest trips compare where medians would not
+    // (under valgrind the JS side is thirty times slower and the medians scatter by tens of ms).
+    assert.ok(withWindow[0]! < without[0]! + 5, `fastest ${withWindow[0]!.toFixed(1)} vs ${without[0]!.toFixed(1)} ms without a window`);
   });
 
   it('a busy socket is read at most once per window, every frame in order', { timeout: 60_000 }, async () => {
