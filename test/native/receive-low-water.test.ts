@@ -66,11 +66,17 @@ describe('setReceiveLowWater', () => {
     const { client, peer, close } = await connectedPair();
     try {
       set(descriptorOf(client), 100);
-      const got = new Promise<Buffer>((resolve) => client.once('data', resolve));
+      let lowered = false;
+      let early = false;
+      const got = new Promise<Buffer>((resolve) => client.once('data', resolve)).finally(() => {
+        early = !lowered;
+      });
       peer.write(Buffer.from([1, 2, 3, 4]));
       await new Promise((r) => setTimeout(r, 200));
+      lowered = true;
       assert.equal(set(descriptorOf(client), 1), true);
       assert.deepEqual([...(await got)], [1, 2, 3, 4]);
+      assert.equal(early, false, 'nothing was read before the mark came down');
     } finally {
       close();
     }
