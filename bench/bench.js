@@ -11,8 +11,8 @@
 // stopped reading beside one that reads, default daemon options), mqtt (the MQTT bridge
 // with a local Mosquitto: everything mqttout does, fan-out to 100 subscribers, broker to
 // bus), mqttout (bus to broker only: each rate at QoS 0 and 1, QoS 1 again through a broker
-// with max_inflight_messages 0, and QoS 1 with --mqtt-coalesce=0, beside the rcvloop path
-// in the same run), base (start-up and memory beside another checkout: --base DIR).
+// with max_inflight_messages 0, and both QoS 1 cases without the acknowledgement low-water
+// mark, beside the rcvloop path in the same run), base (start-up and memory beside another checkout: --base DIR).
 // The load tools are small C programs (bench/tools/*.c), compiled here with gcc into a
 // temporary directory, so that the guest's one CPU is spent on the daemon, not on the tools.
 // Every figure is printed as a table row AND as a `key=value` line; targets print PASS or
@@ -640,12 +640,12 @@ async function subscribers(broker, { n, qos, count }) {
 }
 
 /** A daemon with the bridge on, connected and subscribed. */
-function startBridgeDaemon(broker, qos, extra = [], env = undefined) {
+function startBridgeDaemon(broker, qos, env = undefined) {
   return startDaemon({
     rcvbuf: BIG_RCVBUF,
     waitForLog: true,
     logLine: 'mqtt: connected',
-    extra: [`--mqtt=mqtt://127.0.0.1:${broker.port}`, `--mqtt-qos=${qos}`, `--mqtt-client-id=bench-${qos}-${nextPort}`, ...extra],
+    extra: [`--mqtt=mqtt://127.0.0.1:${broker.port}`, `--mqtt-qos=${qos}`, `--mqtt-client-id=bench-${qos}-${nextPort}`],
     env,
   });
 }
@@ -782,7 +782,7 @@ async function mqttScenario({ out, rest }) {
     const wide = await startBroker(['max_inflight_messages 0']);
     note(`mosquitto with max_inflight_messages 0: pid ${wide.pid} port ${wide.port}`);
     for (const [row, env] of [['mqtt1w', undefined], ['mqtt1wl0', NO_ACK_LOW_WATER]]) {
-      const d = await startBridgeDaemon(wide, 1, [], env);
+      const d = await startBridgeDaemon(wide, 1, env);
       await sleep(1000);
       for (let i = 1; i <= REPEAT; i++) {
         for (const rate of RATES) await mqttOut(d, wide, { qos: 1, rate, count: rate * DUR_S, subs: 1, prefix: `${row}.out${rate}#${i}` });
@@ -792,7 +792,7 @@ async function mqttScenario({ out, rest }) {
     wide.child.kill('SIGTERM');
     // QoS 1 through the default broker without the acknowledgement low-water mark.
     const again = await startBroker();
-    const l0 = await startBridgeDaemon(again, 1, [], NO_ACK_LOW_WATER);
+    const l0 = await startBridgeDaemon(again, 1, NO_ACK_LOW_WATER);
     await sleep(1000);
     for (let i = 1; i <= REPEAT; i++) {
       for (const rate of RATES) await mqttOut(l0, again, { qos: 1, rate, count: rate * DUR_S, subs: 1, prefix: `mqtt1l0.out${rate}#${i}` });

@@ -42,15 +42,25 @@ export function ackLowWaterBytes(outstanding: number, window: number): number {
 /** setsockopt(SO_RCVLOWAT); false when the kernel refuses. */
 export type LowWaterSetter = (fd: number, bytes: number) => boolean;
 
-/** The addon's setter, or null where the addon is not built or predates it. */
-export function loadLowWaterSetter(): LowWaterSetter | null {
-  try {
-    const addon = loadAddon();
-    const set = addon.setReceiveLowWater;
-    return typeof set === 'function' ? (fd, bytes) => set.call(addon, fd, bytes) : null;
-  } catch {
-    return null;
+let addonSetter: LowWaterSetter | null | undefined;
+
+/**
+ * The addon's setter, or null where the addon is not built or predates it,
+ * and with UVSCPD_MQTT_ACK_LOW_WATER=0 (for measuring what the mark saves,
+ * and for a broker it does not suit). The addon is looked for once.
+ */
+export function lowWaterSetter(): LowWaterSetter | null {
+  if (process.env.UVSCPD_MQTT_ACK_LOW_WATER === '0') return null;
+  if (addonSetter === undefined) {
+    try {
+      const addon = loadAddon();
+      const set = addon.setReceiveLowWater;
+      addonSetter = typeof set === 'function' ? (fd, bytes) => set.call(addon, fd, bytes) : null;
+    } catch {
+      addonSetter = null;
+    }
   }
+  return addonSetter;
 }
 
 interface NodeSocketInternals {

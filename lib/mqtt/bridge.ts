@@ -23,8 +23,7 @@ import { displayUrl, resolveBridgeOptions } from './options.js';
 import type { FrameFormatter, PayloadFormat } from './payload.js';
 import { MAX_PAYLOAD_BYTES, frameFormatter, parsePayload } from './payload.js';
 import { AckFilteringStream } from './ack-stream.js';
-import type { LowWaterSetter } from './ack-wakeups.js';
-import { AckWakeups, loadLowWaterSetter } from './ack-wakeups.js';
+import { AckWakeups, lowWaterSetter } from './ack-wakeups.js';
 import { InflightWindow, OWN_PACKET_ID_MAX, PacketIdsAbove, publishPacketSize, writePublish } from './packet.js';
 import { FrameQueue } from './queue.js';
 import { scheduleMicrotask } from '../microtask.js';
@@ -186,8 +185,6 @@ export class MqttBridge extends EventEmitter {
   private connection: Duplex | null = null;
   /** The connection's receive low-water mark at QoS 1 (ack-wakeups.ts). */
   private ackWakeups: AckWakeups | null = null;
-  /** Loaded with the first connection at QoS 1; null where it cannot be used. */
-  private lowWaterSetter: LowWaterSetter | null | undefined = undefined;
   /** brokerIsAlive() may restart the keep-alive timer: set again LIVENESS_INTERVAL_MS after it did. */
   private livenessDue = true;
   private livenessTimer: NodeJS.Timeout | null = null;
@@ -354,11 +351,7 @@ export class MqttBridge extends EventEmitter {
     if (typeof tcp.setNoDelay === 'function') tcp.setNoDelay(true);
     this.connection = socket;
     this.waitingForDrain = false;
-    if (this.o.qos === 1) {
-      // UVSCPD_MQTT_ACK_LOW_WATER=0 leaves the mark off: for measuring what it saves, and for a broker it does not suit.
-      if (this.lowWaterSetter === undefined) this.lowWaterSetter = process.env.UVSCPD_MQTT_ACK_LOW_WATER === '0' ? null : loadLowWaterSetter();
-      this.ackWakeups = new AckWakeups(socket, this.lowWaterSetter);
-    }
+    if (this.o.qos === 1) this.ackWakeups = new AckWakeups(socket, lowWaterSetter());
     socket.once('close', () => {
       if (this.connection === socket) {
         this.connection = null;

@@ -18,7 +18,8 @@ function descriptorOf(socket: Socket): number {
   return fd;
 }
 
-async function connectedPair(): Promise<{ client: Socket; peer: Socket; close: () => void }> {
+/** Runs `body` with a connected loopback TCP pair (client, server side) and closes both after. */
+async function withConnectedPair(body: (client: Socket, peer: Socket) => Promise<void>): Promise<void> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -27,23 +28,20 @@ async function connectedPair(): Promise<{ client: Socket; peer: Socket; close: (
   const client = connect(port, '127.0.0.1');
   await once(client, 'connect');
   const [peer] = (await accepted) as [Socket];
-  return {
-    client,
-    peer,
-    close: () => {
-      client.destroy();
-      peer.destroy();
-      server.close();
-    },
-  };
+  try {
+    await body(client, peer);
+  } finally {
+    client.destroy();
+    peer.destroy();
+    server.close();
+  }
 }
 
 describe('setReceiveLowWater', () => {
   it('no read until the mark is reached, then the bytes come together', async () => {
     const set = loadAddon().setReceiveLowWater;
     assert.equal(typeof set, 'function');
-    const { client, peer, close } = await connectedPair();
-    try {
+    await withConnectedPair(async (client, peer) => {
       assert.equal(set!(descriptorOf(client), 12), true);
       const chunks: Buffer[] = [];
       client.on('data', (c: Buffer) => chunks.push(c));
@@ -56,15 +54,12 @@ describe('setReceiveLowWater', () => {
       await once(client, 'data');
       assert.equal(Buffer.concat(chunks).length, 12);
       assert.equal(chunks.length, 1, 'one read took all three');
-    } finally {
-      close();
-    }
+    });
   });
 
   it('lowering the mark reports bytes already there', async () => {
     const set = loadAddon().setReceiveLowWater!;
-    const { client, peer, close } = await connectedPair();
-    try {
+    await withConnectedPair(async (client, peer) => {
       set(descriptorOf(client), 100);
       let lowered = false;
       let early = false;
@@ -77,23 +72,18 @@ describe('setReceiveLowWater', () => {
       assert.equal(set(descriptorOf(client), 1), true);
       assert.deepEqual([...(await got)], [1, 2, 3, 4]);
       assert.equal(early, false, 'nothing was read before the mark came down');
-    } finally {
-      close();
-    }
+    });
   });
 
   it('the end of the connection is reported below the mark', async () => {
     const set = loadAddon().setReceiveLowWater!;
-    const { client, peer, close } = await connectedPair();
-    try {
+    await withConnectedPair(async (client, peer) => {
       set(descriptorOf(client), 1000);
       client.resume();
       const ended = once(client, 'end');
       peer.end(Buffer.from([9, 9]));
       await ended;
-    } finally {
-      close();
-    }
+    });
   });
 
   it('false for a descriptor that is not a socket; bad arguments throw', () => {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import type { Duplex } from 'node:stream';
 import { describe, it } from 'node:test';
-import { AckWakeups, MAX_AWAITED_ACKS, ackLowWaterBytes } from '../../lib/mqtt/ack-wakeups.js';
+import { AckWakeups, MAX_AWAITED_ACKS, ackLowWaterBytes, lowWaterSetter } from '../../lib/mqtt/ack-wakeups.js';
 
 /** A stand-in for Node's TCP socket: only what AckWakeups reads. */
 function tcpLike(fd: number | null, encrypted = false): Duplex {
@@ -110,5 +110,18 @@ describe('AckWakeups', () => {
     w.update(20, 100);
     assert.deepEqual(r.calls, [[4, 37]]);
     assert.equal(w.active, false);
+  });
+
+  it('UVSCPD_MQTT_ACK_LOW_WATER=0 turns it off; otherwise the addon sets the mark', () => {
+    const saved = process.env.UVSCPD_MQTT_ACK_LOW_WATER;
+    try {
+      process.env.UVSCPD_MQTT_ACK_LOW_WATER = '0';
+      assert.equal(lowWaterSetter(), null);
+      delete process.env.UVSCPD_MQTT_ACK_LOW_WATER;
+      assert.equal(typeof lowWaterSetter(), 'function');
+    } finally {
+      if (saved === undefined) delete process.env.UVSCPD_MQTT_ACK_LOW_WATER;
+      else process.env.UVSCPD_MQTT_ACK_LOW_WATER = saved;
+    }
   });
 });
